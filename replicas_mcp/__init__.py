@@ -1,0 +1,1 @@
+"""Delegate coding work to Replicas cloud agents from any MCP host."""

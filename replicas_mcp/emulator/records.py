@@ -1,0 +1,179 @@
+"""The mutable records the emulator keeps per replica: chats, messages, repos."""
+
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import anyio
+
+from .diffs import DiffStat, diff_stat, tree_diff
+from .events import EventHub
+from .seed import EnvironmentSeed, RepositorySeed
+
+Json = dict[str, Any]
+
+ACTIVE = "active"
+SLEEPING = "sleeping"
+ARCHIVED = "archived"
+PREPARING = "preparing"
+ERROR = "error"
+DORMANT = frozenset({SLEEPING, ARCHIVED})
+
+DEFAULT_CHAT_TITLE = "New chat"
+
+_activity = itertools.count(1)
+
+
+def next_activity() -> int:
+    """Return a process-wide increasing number that orders chat activity."""
+    return next(_activity)
+
+
+@dataclass
+class Message:
+    """A user message waiting for, or being handled by, the simulated agent."""
+
+    id: str
+    text: str
+    images: list[Json]
+    queued_at: datetime
+    plan_mode: bool = False
+    goal_mode: bool = False
+    fast_mode: bool = False
+    model: str | None = None
+    thinking_level: str | None = None
+    announced: bool = False
+    """True once `chat.turn.accepted` went out for it."""
+
+
+@dataclass
+class Chat:
+    """One conversation with one agent inside a workspace."""
+
+    id: str
+    provider: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    parent_chat_id: str | None = None
+    thread_id: str | None = None
+    model: str | None = None
+    processing: bool = False
+    announced: bool = False
+    """True once `chat.created` went out for it (chats made while asleep wait)."""
+    client_request_id: str | None = None
+    last_message_text: str | None = None
+    queue: deque[Message] = field(default_factory=lambda: deque[Message]())
+    current: Message | None = None
+    activity: int = field(default_factory=next_activity)
+    worker: anyio.CancelScope | None = None
+
+    @property
+    def busy(self) -> bool:
+        """What the API calls `processing`: a turn runs or messages wait to run.
+
+        Reporting waiting messages too keeps a chat from looking idle in the
+        gap between a message's acceptance and its turn (start hooks, a queue).
+        """
+        return self.processing or bool(self.queue)
+
+
+@dataclass
+class Worktree:
+    """A repository checked out in a workspace, with the agent's edits."""
+
+    repository: RepositorySeed
+    branch: str
+    files: dict[str, str]
+    pr_urls: list[str] = field(default_factory=list[str])
+    start_hooks_completed: bool = False
+
+    @property
+    def short_name(self) -> str:
+        """The repository name without its owner, e.g. `web`."""
+        return self.repository.name.rsplit("/", 1)[-1]
+
+    @property
+    def path(self) -> str:
+        """Where the engine checked the repository out."""
+        return f"/workspace/{self.short_name}"
+
+    def full_diff(self) -> str:
+        """Return the unified diff of the branch against the default branch."""
+        return tree_diff(self.repository.files, self.files)
+
+    def stat(self) -> DiffStat:
+        """Return the added/removed line counts of `full_diff()`."""
+        return diff_stat(self.full_diff())
+
+
+@dataclass
+class HistoryRecord:
+    """One agent event in a workspace's history, tagged with its chat."""
+
+    chat_id: str
+    event: Json
+
+
+@dataclass
+class Sender:
+    """Attribution of a user message, for `senders` in history responses."""
+
+    chat_id: str
+    user_id: str
+    email: str
+    recorded_at: datetime
+
+
+@dataclass
+class Replica:
+    """A workspace: the API-side record plus the state of its simulated engine."""
+
+    id: str
+    organization: str
+    name: str
+    environment: EnvironmentSeed
+    created_at: datetime
+    created_order: int
+    status: str
+    worktrees: list[Worktree]
+    coding_agent: str
+    lifecycle_policy: str = "default"
+    size: str = "small"
+    model: str | None = None
+    thinking_level: str | None = None
+    config: Json = field(default_factory=dict[str, Any])
+    webhook: Json | None = None
+    source: str = "api"
+    last_activity_at: datetime | None = None
+    error_message: str | None = None
+    chats: dict[str, Chat] = field(default_factory=dict[str, Chat])
+    history: list[HistoryRecord] = field(default_factory=list[HistoryRecord])
+    senders: list[Sender] = field(default_factory=list[Sender])
+    warm_hook_logs: list[Json] = field(default_factory=list[Json])
+    start_hook_logs: list[Json] = field(default_factory=list[Json])
+    hooks_running: bool = False
+    hooks_completed: bool = False
+    waking: bool = False
+    """True from an implicit wake until the engine is back."""
+    ready: bool = False
+    """True once the engine is up and the start hooks ran: turns may start."""
+    idle_since: float = 0.0
+    """Monotonic time of the last activity, for the idle timeout."""
+    hub: EventHub = field(default_factory=EventHub)
+    tasks: set[anyio.CancelScope] = field(default_factory=set[anyio.CancelScope])
+    settled: anyio.Event = field(default_factory=anyio.Event)
+    """Set when the first boot ends (active or error) or the replica is deleted."""
+
+    def busy(self) -> bool:
+        """Tell whether any chat runs a turn or has messages waiting."""
+        return any(chat.processing or chat.queue for chat in self.chats.values())
+
+    def worktree(self, repository_name: str) -> Worktree | None:
+        """Return the worktree of a repository, by full name."""
+        return next(
+            (w for w in self.worktrees if w.repository.name == repository_name),
+            None,
+        )
