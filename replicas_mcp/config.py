@@ -1,9 +1,24 @@
 """Settings, read from `REPLICAS_*` environment variables; command-line flags win."""
 
+import re
+from typing import Annotated
+
+import httpx2
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.replicas.dev"
+
+
+def key_problem(api_key: str) -> str | None:
+    """Why a key cannot be sent in a header, or None. Never quotes the key."""
+    if not api_key.isascii() or not api_key.isprintable() or " " in api_key:
+        return (
+            "REPLICAS_API_KEY contains spaces, line breaks or non-ASCII characters "
+            "(often curly quotes from a copy and paste); set it to the bare key"
+        )
+
+    return None
 
 
 class Settings(BaseSettings):
@@ -13,7 +28,10 @@ class Settings(BaseSettings):
     environment) and pass it down; nothing reads the environment later.
     """
 
-    model_config = SettingsConfigDict(env_prefix="REPLICAS_", frozen=True)
+    # Inputs stay out of error texts: one of them is the API key.
+    model_config = SettingsConfigDict(
+        env_prefix="REPLICAS_", frozen=True, hide_input_in_errors=True
+    )
 
     api_key: SecretStr | None = Field(
         default=None, description="Bearer key for the Replicas API (sk_replicas_...)."
@@ -27,6 +45,12 @@ class Settings(BaseSettings):
     connect_timeout: float = Field(
         default=10.0, gt=0, description="Seconds to wait for a connection."
     )
+    read_only: bool = Field(
+        default=False, description="Offer no tool that creates, sends or deletes."
+    )
+    tools: Annotated[tuple[str, ...] | None, NoDecode] = Field(
+        default=None, description="Offer only these tools (comma-separated names)."
+    )
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -38,14 +62,40 @@ class Settings(BaseSettings):
 
         return value.strip() if isinstance(value, str) else value
 
+    @field_validator("api_key")
+    @classmethod
+    def _check_key(cls, value: SecretStr | None) -> SecretStr | None:
+        problem = key_problem(value.get_secret_value()) if value else None
+        if problem is not None:
+            raise ValueError(problem)
+
+        return value
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            names = tuple(name for name in re.split(r"[\s,]+", value) if name)
+            return names or None
+
+        return value
+
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
-            msg = (
-                f"REPLICAS_BASE_URL must start with http:// or https://, got {value!r}"
-            )
+            msg = f"REPLICAS_BASE_URL must start with http:// or https://: {value!r}"
+            raise ValueError(msg)
+
+        try:
+            url = httpx2.URL(value)
+        except (httpx2.InvalidURL, ValueError) as exc:
+            msg = f"REPLICAS_BASE_URL is not a usable URL ({exc}): {value!r}"
+            raise ValueError(msg) from None
+
+        if not url.host or not 0 < (url.port or 443) < 65536:
+            msg = f"REPLICAS_BASE_URL needs a host and a port below 65536: {value!r}"
             raise ValueError(msg)
 
         return value

@@ -13,8 +13,10 @@ from mcp import Client, StdioServerParameters
 from mcp.types import TextContent, TextResourceContents
 from pydantic import BaseModel
 
-from .models import History, HistoryEvent, HookLogs, Replica, ReplicaDetails
-from .server.tools import RepositoryCatalog
+from .server.tools.history import HistoryPage
+from .server.tools.hooks import HookLogsView
+from .server.tools.replicas import Catalog
+from .server.views import ReplicaSummary, ReplicaView, is_working
 
 TASK = "Show a clear error message when login fails, and add a test for it."
 FOLLOW_TIMEOUT = 60.0
@@ -30,7 +32,7 @@ async def run_demo() -> int:
     )
     async with Client(server) as client:
         _heading("1. What can the agent work on?  (list_repositories)")
-        catalog = await _call(client, RepositoryCatalog, "list_repositories")
+        catalog = await _call(client, Catalog, "list_repositories")
         for repo in catalog.repositories:
             _say(f"{repo.name:<14} {repo.id}")
 
@@ -39,9 +41,9 @@ async def run_demo() -> int:
         _say(f"task: {TASK}")
         replica = await _call(
             client,
-            Replica,
+            ReplicaSummary,
             "create_replica",
-            name="demo-healthz",
+            name="demo-login-error",
             message=TASK,
             repository_ids=[repository.id],
         )
@@ -51,14 +53,17 @@ async def run_demo() -> int:
         details = await _follow(client, replica.id)
 
         _heading("4. What did the agent say?  (get_history)")
-        history = await _call(client, History, "get_history", replica_id=replica.id)
-        _say(_last_agent_text(history.events) or "(no text from the agent)")
+        history = await _call(
+            client, HistoryPage, "get_history", replica_id=replica.id, role="assistant"
+        )
+        replies = [m.text for m in history.messages if m.kind == "text"]
+        _say(replies[0] if replies else "(no text from the agent)")
 
         _heading("5. Setup hook logs  (get_hooks)")
-        hooks = await _call(client, HookLogs, "get_hooks", replica_id=replica.id)
-        for log in hooks.warm_hooks + hooks.start_hooks:
-            _say(f"[{log.hook_name}] exit {log.exit_code}")
-            _say(textwrap.indent(log.output.rstrip(), "    "))
+        hooks = await _call(client, HookLogsView, "get_hooks", replica_id=replica.id)
+        for run in hooks.hooks:
+            _say(f"[{run.phase} hook {run.name}] exit {run.exit_code}")
+            _say(textwrap.indent(run.output.rstrip(), "    ", lambda _: True))
 
         uri = f"replicas://replica/{replica.id}/diffs"
         _heading(f"6. The change  (resource {uri})")
@@ -73,12 +78,12 @@ async def run_demo() -> int:
     return 0
 
 
-async def _follow(client: Client, replica_id: str) -> ReplicaDetails:
+async def _follow(client: Client, replica_id: str) -> ReplicaView:
     last = None
     with anyio.fail_after(FOLLOW_TIMEOUT):
         while True:
             details = await _call(
-                client, ReplicaDetails, "get_replica", replica_id=replica_id
+                client, ReplicaView, "get_replica", replica_id=replica_id
             )
             state = _describe(details)
             if state != last:
@@ -89,41 +94,26 @@ async def _follow(client: Client, replica_id: str) -> ReplicaDetails:
             await anyio.sleep(POLL_INTERVAL)
 
 
-def _turn_done(details: ReplicaDetails) -> bool:
-    chats = details.chats or []
+def _turn_done(details: ReplicaView) -> bool:
     return (
-        details.status == "active"
-        and bool(chats)
-        and not any(chat.processing for chat in chats)
+        details.status == "active" and bool(details.chats) and not is_working(details)
     )
 
 
-def _describe(details: ReplicaDetails) -> str:
+def _describe(details: ReplicaView) -> str:
     if details.status != "active":
         return f"status: {details.status}"
 
-    if any(chat.processing for chat in details.chats or []):
+    if is_working(details):
         return "status: active, the agent is working"
 
     stats = [
-        f"{status.repository} +{status.git_diff.added} -{status.git_diff.removed}"
-        for status in details.repository_statuses or []
-        if status.git_diff is not None
+        f"{repo.repository} +{repo.added} -{repo.removed}"
+        for repo in details.repos or []
+        if repo.added is not None
     ]
     suffix = f" ({', '.join(stats)})" if stats else ""
     return f"status: active, turn complete{suffix}"
-
-
-def _last_agent_text(events: list[HistoryEvent]) -> str | None:
-    for event in reversed(events):
-        if event.type == "claude-assistant":
-            message: dict[str, Any] = event.payload.get("message") or {}
-            blocks: list[dict[str, Any]] = message.get("content") or []
-            texts = [b["text"] for b in blocks if b.get("type") == "text"]
-            if texts:
-                return "\n".join(texts)
-
-    return None
 
 
 async def _call(client: Client, model: type[_M], tool: str, **arguments: Any) -> _M:
@@ -140,4 +130,5 @@ def _heading(text: str) -> None:
 
 
 def _say(text: str) -> None:
-    print(textwrap.indent(text, "  "))
+    # Every line, blank ones too: a diff's context line may be a lone space.
+    print(textwrap.indent(text, "  ", lambda _: True))

@@ -4,7 +4,8 @@ Errors raised by the Replicas API client.
 The hierarchy, shaped after the status families the API uses:
 
 * ReplicasError
-  * MissingAPIKeyError - no key configured, so nothing was sent.
+  * ConfigurationError - the settings cannot work, so nothing was sent.
+    * MissingAPIKeyError - no key configured.
   * APIConnectionError - no usable response arrived.
     * APITimeoutError
   * APIResponseError - a 2xx response whose body is not what the contract says.
@@ -28,6 +29,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ConfigurationError",
     "ConflictError",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -42,7 +44,11 @@ class ReplicasError(Exception):
     """Base class of every error the client raises."""
 
 
-class MissingAPIKeyError(ReplicasError):
+class ConfigurationError(ReplicasError):
+    """A setting (key, base URL) cannot work; no request was sent."""
+
+
+class MissingAPIKeyError(ConfigurationError):
     """No API key is configured, so no request was sent."""
 
     def __init__(self) -> None:

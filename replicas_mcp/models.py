@@ -4,7 +4,7 @@ Typed views of the Replicas API's JSON bodies.
 Fields that the API documents as enums (status, agent, event type, ...) are
 plain strings here: the service adds values over time, and a new agent or
 status must never make a response unreadable. The known values are listed in
-constants for callers that want to check them. Unknown keys are ignored.
+constants where the client itself checks them. Unknown keys are ignored.
 """
 
 from datetime import datetime
@@ -13,16 +13,7 @@ from typing import Any, cast
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-REPLICA_STATUSES = ("active", "sleeping", "archived", "preparing", "error")
-CODING_AGENTS = ("claude", "codex", "cursor", "opencode", "pi")
-LIFECYCLE_POLICIES = (
-    "default",
-    "archive_when_done",
-    "sleep_when_done",
-    "delete_after_inactivity",
-)
 IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
-INCLUDE_OPTIONS = ("environment", "diffs")
 
 _EVENT_KEYS = {"timestamp", "type", "payload"}
 

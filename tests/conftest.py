@@ -20,6 +20,7 @@ FAST = EmulatorConfig(
     wake_delay=0.05,
     turn_step_delay=0.02,
     heartbeat_interval=0.2,
+    large_replicas=True,
 )
 
 

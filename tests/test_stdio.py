@@ -85,21 +85,21 @@ async def test_a_missing_key_still_starts_and_explains_itself() -> None:
     assert "REPLICAS_API_KEY" in answer["result"]["content"][0]["text"]
 
 
-def test_a_bad_base_url_is_refused_with_the_variable_named() -> None:
-    env = _clean_env() | {"REPLICAS_BASE_URL": "api.replicas.dev"}
+async def test_a_bad_setting_still_starts_and_names_the_variable() -> None:
+    """A host shows tool errors to its user; a server that exits shows nothing."""
+    requests = [
+        _request(1, "initialize", _INITIALIZE),
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        _request(2, "tools/call", {"name": "list_replicas", "arguments": {}}),
+    ]
 
-    done = subprocess.run(
-        [sys.executable, "-m", "replicas_mcp"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        stdin=subprocess.DEVNULL,
+    lines = await _exchange(
+        ["-m", "replicas_mcp"], requests, env={"REPLICAS_BASE_URL": "api.example"}
     )
 
-    assert done.returncode == 2
-    assert "REPLICAS_BASE_URL" in done.stderr
-    assert done.stdout == ""
+    answer = [json.loads(line) for line in lines][-1]
+    assert answer["result"]["isError"] is True
+    assert "REPLICAS_BASE_URL" in answer["result"]["content"][0]["text"]
 
 
 _INITIALIZE = {
@@ -118,12 +118,19 @@ def _clean_env() -> dict[str, str]:
     return env | {"PYTHONUNBUFFERED": "1"}
 
 
-async def _exchange(args: list[str], requests: list[dict[str, Any]]) -> list[str]:
+async def _exchange(
+    args: list[str],
+    requests: list[dict[str, Any]],
+    *,
+    env: dict[str, str] | None = None,
+) -> list[str]:
     """Send the requests and collect stdout lines until each one is answered."""
     expected = {request["id"] for request in requests if "id" in request}
     lines: list[str] = []
     async with await anyio.open_process(
-        [sys.executable, *args], env=_clean_env(), stderr=subprocess.DEVNULL
+        [sys.executable, *args],
+        env=_clean_env() | (env or {}),
+        stderr=subprocess.DEVNULL,
     ) as process:
         assert process.stdin is not None and process.stdout is not None
         with anyio.fail_after(30):

@@ -8,10 +8,12 @@ from typing import Any, cast
 import httpx2
 
 from .._version import __version__
+from ..config import key_problem
 from ..errors import (
     APIConnectionError,
     APIResponseError,
     APITimeoutError,
+    ConfigurationError,
     MissingAPIKeyError,
     status_error_class,
 )
@@ -20,9 +22,9 @@ logger = logging.getLogger(__name__)
 
 API_VERSION = "2026-05-17"
 
-# The SSE stream stays open for as long as the replica lives; only the connect
-# phase is bounded, and the reader watches heartbeats instead.
-_STREAM_READ_TIMEOUT = None
+# The event stream sends a keep-alive every 15 s; a minute of silence means
+# the connection is dead even if no socket error says so.
+STREAM_READ_TIMEOUT = 60.0
 
 Params = Mapping[str, str | int | bool | None]
 
@@ -32,7 +34,8 @@ class HTTPTransport:
 
     The underlying `httpx2.AsyncClient` is built on first use: setting up TLS
     costs tens of milliseconds that a stdio server should not spend before it
-    has answered `initialize`.
+    has answered `initialize`. A client passed in is used as it is; only the
+    headers and timeouts of each request are ours.
     """
 
     def __init__(
@@ -43,16 +46,21 @@ class HTTPTransport:
         timeout: float,
         connect_timeout: float,
         http_client: httpx2.AsyncClient | None = None,
+        problem: str | None = None,
     ) -> None:
         self.base_url = base_url
         self._api_key = api_key
+        self._problem = problem
         self._timeout = httpx2.Timeout(timeout, connect=connect_timeout)
+        self._stream_timeout = httpx2.Timeout(
+            timeout, connect=connect_timeout, read=STREAM_READ_TIMEOUT
+        )
         self._client = http_client
         self._owns_client = http_client is None
-
-    @property
-    def has_api_key(self) -> bool:
-        return self._api_key is not None
+        self._headers = {
+            "X-Replicas-Api-Version": API_VERSION,
+            "User-Agent": f"replicas-mcp/{__version__}",
+        }
 
     async def aclose(self) -> None:
         if self._client is not None and self._owns_client:
@@ -66,10 +74,9 @@ class HTTPTransport:
         *,
         params: Params | None = None,
         json: Any = None,
-        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one request and return its decoded JSON body."""
-        client = self._get_client()
+        client, headers = self._prepare()
 
         try:
             response = await client.request(
@@ -78,13 +85,10 @@ class HTTPTransport:
                 params=_drop_none(params),
                 json=json,
                 headers=headers,
+                timeout=self._timeout,
             )
-        except httpx2.TimeoutException as exc:
-            msg = f"the Replicas API at {self.base_url} did not answer in time"
-            raise APITimeoutError(msg, method=method, path=path) from exc
-        except httpx2.TransportError as exc:
-            msg = f"could not reach the Replicas API at {self.base_url}: {_reason(exc)}"
-            raise APIConnectionError(msg, method=method, path=path) from exc
+        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
+            raise self._failure(exc, method, path) from exc
 
         logger.debug("%s %s -> %s", method, path, response.status_code)
         _raise_for_status(response, method, path)
@@ -98,45 +102,64 @@ class HTTPTransport:
     @asynccontextmanager
     async def stream_events(self, path: str) -> AsyncGenerator[httpx2.EventSource]:
         """Open a server-sent event stream; the caller iterates the events."""
-        client = self._get_client()
-        timeout = httpx2.Timeout(
-            self._timeout.connect,
-            connect=self._timeout.connect,
-            read=_STREAM_READ_TIMEOUT,
-        )
+        client, headers = self._prepare()
 
         try:
-            async with client.sse(path, timeout=timeout) as source:
+            async with client.sse(
+                path, headers=headers, timeout=self._stream_timeout
+            ) as source:
                 response = source.response
                 if response.status_code >= 400:
                     await response.aread()
                     _raise_for_status(response, "GET", path)
 
                 yield source
-        except httpx2.TimeoutException as exc:
-            msg = f"the Replicas API at {self.base_url} did not open the event stream"
-            raise APITimeoutError(msg, method="GET", path=path) from exc
-        except httpx2.TransportError as exc:
-            msg = f"the event stream from {self.base_url} broke: {_reason(exc)}"
-            raise APIConnectionError(msg, method="GET", path=path) from exc
+        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
+            raise self._failure(exc, "GET", path) from exc
 
-    def _get_client(self) -> httpx2.AsyncClient:
+    def _prepare(self) -> tuple[httpx2.AsyncClient, dict[str, str]]:
+        if self._problem is not None:
+            raise ConfigurationError(self._problem)
+
         if self._api_key is None:
             raise MissingAPIKeyError()
+
+        problem = key_problem(self._api_key)
+        if problem is not None:
+            raise ConfigurationError(problem)
 
         if self._client is None:
             self._client = httpx2.AsyncClient(base_url=self.base_url)
 
-        # Headers are set per client so a caller-supplied client gets them too.
-        self._client.headers.update(
-            {
-                "Authorization": f"Bearer {self._api_key}",
-                "X-Replicas-Api-Version": API_VERSION,
-                "User-Agent": f"replicas-mcp/{__version__}",
-            }
-        )
-        self._client.timeout = self._timeout
-        return self._client
+        headers = self._headers | {"Authorization": f"Bearer {self._api_key}"}
+        return self._client, headers
+
+    def _failure(
+        self, exc: httpx2.HTTPError | httpx2.InvalidURL, method: str, path: str
+    ) -> Exception:
+        """Our error for an httpx2 one, with any trace of the key scrubbed."""
+        if isinstance(exc, httpx2.TimeoutException):
+            msg = f"the Replicas API at {self.base_url} did not answer in time"
+            return APITimeoutError(msg, method=method, path=path)
+
+        bad_setting = (httpx2.InvalidURL, httpx2.UnsupportedProtocol)
+        if isinstance(exc, (*bad_setting, httpx2.LocalProtocolError)):
+            msg = (
+                f"REPLICAS_BASE_URL ({self.base_url}) or REPLICAS_API_KEY cannot be "
+                f"used for a request: {self._scrubbed(exc)}"
+            )
+            return ConfigurationError(msg)
+
+        reason = self._scrubbed(exc)
+        msg = f"could not reach the Replicas API at {self.base_url}: {reason}"
+        return APIConnectionError(msg, method=method, path=path)
+
+    def _scrubbed(self, exc: Exception) -> str:
+        text = str(exc) or type(exc).__name__
+        if self._api_key:
+            text = text.replace(self._api_key, "***")
+
+        return text
 
 
 def _raise_for_status(response: httpx2.Response, method: str, path: str) -> None:
@@ -185,10 +208,6 @@ def _retry_after(response: httpx2.Response) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
-
-
-def _reason(exc: Exception) -> str:
-    return str(exc) or type(exc).__name__
 
 
 def _drop_none(params: Params | None) -> dict[str, str | int | bool] | None:

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import httpx2
 
-from ..config import Settings
+from ..config import DEFAULT_BASE_URL, Settings
 from ..models import (
     Chat,
     ChatList,
@@ -41,10 +41,11 @@ class ReplicasClient:
         self,
         *,
         api_key: str | None,
-        base_url: str = "https://api.replicas.dev",
+        base_url: str = DEFAULT_BASE_URL,
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         http_client: httpx2.AsyncClient | None = None,
+        problem: str | None = None,
     ) -> None:
         self._http = HTTPTransport(
             base_url=base_url.rstrip("/"),
@@ -52,6 +53,7 @@ class ReplicasClient:
             timeout=timeout,
             connect_timeout=connect_timeout,
             http_client=http_client,
+            problem=problem,
         )
 
     @classmethod
@@ -64,13 +66,18 @@ class ReplicasClient:
             connect_timeout=settings.connect_timeout,
         )
 
+    @classmethod
+    def misconfigured(cls, problem: str) -> "ReplicasClient":
+        """A client whose every call fails with `problem` and sends nothing.
+
+        Lets a server with broken settings start anyway and say what is wrong
+        on each call, where the user sees it, instead of exiting silently.
+        """
+        return cls(api_key=None, base_url=DEFAULT_BASE_URL, problem=problem)
+
     @property
     def base_url(self) -> str:
         return self._http.base_url
-
-    @property
-    def has_api_key(self) -> bool:
-        return self._http.has_api_key
 
     async def __aenter__(self) -> "ReplicasClient":
         return self

@@ -11,6 +11,7 @@ file says so.
 
 from .app import build_app
 from .config import EmulatorConfig
+from .large import large_replica_ids
 from .seed import stable_id
 from .server import EmulatorServer, serve
 from .state import EmulatorState
@@ -20,6 +21,7 @@ __all__ = [
     "EmulatorServer",
     "EmulatorState",
     "build_app",
+    "large_replica_ids",
     "serve",
     "stable_id",
 ]

@@ -1,16 +1,16 @@
 """Wall-clock helpers: the API's timestamps are UTC with milliseconds (A26)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utc_now() -> datetime:
     """Return the current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def format_timestamp(moment: datetime) -> str:
     """Render `moment` like `2026-07-21T14:03:11.482Z`."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     millis = moment.microsecond // 1000
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
 
@@ -25,4 +25,4 @@ def parse_timestamp(text: str) -> datetime | None:
     if moment.tzinfo is None:
         return None
 
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)

@@ -55,6 +55,9 @@ class EmulatorConfig:
     engine_version: str = "0.42.0"
     """Reported as `environment.engine_version`."""
 
+    large_replicas: bool = False
+    """Seed every organisation with the idle `large-*` replicas of `large.py`."""
+
     def __post_init__(self) -> None:
         """Reject settings that would make the emulator misbehave silently."""
         if not self.api_keys:

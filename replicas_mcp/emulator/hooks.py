@@ -1,4 +1,8 @@
-"""Warm and start hook log entries (§5.14), with output the seeded repos produce."""
+"""Warm and start hook log entries (§5.14), with output the seeded repos produce.
+
+Outputs longer than `PREVIEW_CHARS` are cut to a preview of their tail, the way
+a CI log view opens at the end: the last lines say whether and why it failed.
+"""
 
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,14 +17,38 @@ from .seed import (
 
 Json = dict[str, Any]
 
+PREVIEW_CHARS = 100_000
+"""The longest `output` the API returns; longer logs are cut (§5.14)."""
+
 # The warm pool prepared the sandbox before the workspace was handed out.
 _WARMED_BEFORE_CREATE = timedelta(minutes=7)
 
 
+def output_preview(output: str) -> str:
+    """Return what the API shows of a hook's output: all of it, or its tail.
+
+    A cut preview is at most `PREVIEW_CHARS` long and starts at a line start,
+    unless the last line alone is longer than that.
+    """
+    if len(output) <= PREVIEW_CHARS:
+        return output
+
+    tail = output[-PREVIEW_CHARS:]
+    if output[-PREVIEW_CHARS - 1] == "\n":
+        return tail
+
+    # Drop the partial first line, but never the only (final) line.
+    first_break = tail.find("\n")
+    if first_break in (-1, len(tail) - 1):
+        return tail
+    return tail[first_break + 1 :]
+
+
 def _output_fields(output: str, exit_code: int, executed_at: datetime) -> Json:
+    preview = output_preview(output)
     return {
-        "output": output,
-        "outputTruncated": False,
+        "output": preview,
+        "outputTruncated": len(preview) < len(output),
         "outputTotalChars": len(output),
         "exitCode": exit_code,
         "timedOut": False,
@@ -73,5 +101,5 @@ def repository_start_log(worktree: Worktree, executed_at: datetime) -> Json:
         "hookName": worktree.repository.name,
         "repoName": worktree.repository.name,
         "hookCommands": list(hook.commands),
-        **_output_fields(hook.output, 0, executed_at),
+        **_output_fields(hook.output, hook.exit_code, executed_at),
     }

@@ -89,6 +89,10 @@ class Worktree:
     files: dict[str, str]
     pr_urls: list[str] = field(default_factory=list[str])
     start_hooks_completed: bool = False
+    preset_diff: str = ""
+    """Changes the branch carried before any turn (the large replicas), as a diff."""
+    preset_stat: DiffStat = DiffStat(0, 0)
+    """The added/removed counts of `preset_diff`, counted once when it was built."""
 
     @property
     def short_name(self) -> str:
@@ -101,12 +105,18 @@ class Worktree:
         return f"/workspace/{self.short_name}"
 
     def full_diff(self) -> str:
-        """Return the unified diff of the branch against the default branch."""
-        return tree_diff(self.repository.files, self.files)
+        """Return the unified diff of the branch against the default branch.
+
+        Turns' edits follow the preset changes rather than being merged into
+        them in path order: no preset path is a seeded file a turn can edit.
+        """
+        return self.preset_diff + tree_diff(self.repository.files, self.files)
 
     def stat(self) -> DiffStat:
         """Return the added/removed line counts of `full_diff()`."""
-        return diff_stat(self.full_diff())
+        edits = diff_stat(tree_diff(self.repository.files, self.files))
+        preset = self.preset_stat
+        return DiffStat(preset.added + edits.added, preset.removed + edits.removed)
 
 
 @dataclass

@@ -22,6 +22,7 @@ class StartHook:
 
     commands: tuple[str, ...]
     output: str
+    exit_code: int = 0
 
 
 @dataclass(frozen=True)
@@ -589,3 +590,15 @@ def build_organization(org: str) -> OrganizationSeed:
         repository_sets=sets,
         environments=_environments(org, by_id, sets),
     )
+
+
+def environment_repositories(
+    org: OrganizationSeed, env: EnvironmentSeed
+) -> list[RepositorySeed]:
+    """Return the repositories a workspace in `env` checks out, in set order."""
+    if env.repository_id is not None:
+        return [org.repositories[env.repository_id]]
+    if env.repository_set_id is not None:
+        repo_set = org.repository_sets[env.repository_set_id]
+        return [org.repositories[i] for i in repo_set.repository_ids]
+    return []

@@ -23,6 +23,7 @@ from .clock import format_timestamp, parse_timestamp, utc_now
 from .config import EmulatorConfig
 from .errors import ApiError, bad_request, conflict, not_found
 from .hooks import environment_start_log, repository_start_log, warm_hook_logs
+from .large import build_large_replicas
 from .records import (
     ACTIVE,
     ARCHIVED,
@@ -39,7 +40,12 @@ from .records import (
     Worktree,
     next_activity,
 )
-from .seed import EnvironmentSeed, OrganizationSeed, RepositorySeed, build_organization
+from .seed import (
+    EnvironmentSeed,
+    OrganizationSeed,
+    build_organization,
+    environment_repositories,
+)
 from .transcripts import RawEvent, renderer_for
 from .validation import ChatInput, CreateInput, MessageInput, SendInput
 from .views import engine_chat, engine_repo
@@ -73,12 +79,25 @@ class EmulatorState:
         self._replicas: dict[str, Replica] = {}
         self._order = itertools.count()
         self._group: TaskGroup | None = None
+        if config.large_replicas:
+            self._seed_large_replicas()
+
+    def _seed_large_replicas(self) -> None:
+        """Add every organisation's idle `large-*` replicas (see `large.py`)."""
+        for org in self.organizations.values():
+            for replica in build_large_replicas(org, self._order):
+                self._replicas[replica.id] = replica
 
     @asynccontextmanager
     async def running(self) -> AsyncGenerator[None, None]:
         """Run the background tasks for as long as the context is open."""
         async with anyio.create_task_group() as group:
             self._group = group
+            # Replicas seeded active start their idle clock with the server.
+            for replica in list(self._replicas.values()):
+                if replica.status == ACTIVE:
+                    replica.idle_since = time.monotonic()
+                    self._spawn(replica, self._watch_idle, replica)
             try:
                 yield
             finally:
@@ -130,7 +149,7 @@ class EmulatorState:
         now = utc_now()
         worktrees = [
             Worktree(repo, branch=f"replicas/{request.name}", files=dict(repo.files))
-            for repo in _environment_repositories(org, environment)
+            for repo in environment_repositories(org, environment)
         ]
         replica = Replica(
             id=_new_id(),
@@ -647,17 +666,6 @@ class EmulatorState:
             self._go_dormant(replica, ARCHIVED)
         elif policy == "delete_when_done":
             self.delete(replica)
-
-
-def _environment_repositories(
-    org: OrganizationSeed, env: EnvironmentSeed
-) -> list[RepositorySeed]:
-    if env.repository_id is not None:
-        return [org.repositories[env.repository_id]]
-    if env.repository_set_id is not None:
-        repo_set = org.repository_sets[env.repository_set_id]
-        return [org.repositories[i] for i in repo_set.repository_ids]
-    return []
 
 
 def _repos(replica: Replica) -> list[Json]:

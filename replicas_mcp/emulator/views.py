@@ -125,7 +125,8 @@ def repository_status(worktree: Worktree, *, with_diff: bool) -> Json:
 
 def _hook_state(replica: Replica, worktree: Worktree) -> str:
     if worktree.start_hooks_completed:
-        return "succeeded"
+        failed = worktree.repository.start_hook.exit_code != 0
+        return "failed" if failed else "succeeded"
     return "running" if replica.hooks_running else "pending"
 
 

@@ -3,61 +3,212 @@
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.types import Resource
+from pydantic import ValidationError
 
 from .._version import __version__
 from ..api import ReplicasClient
 from ..config import Settings
-from .resources import register_resources
+from ..errors import ReplicasError
+from .completions import register_completions
+from .prompts import register_prompts
+from .resources import STATUS_URI, register_resources
+from .schemas import outline, portable
 from .state import AppState
-from .tools import register_tools
+from .tools import ALL_TOOLS, ToolSpec
+
+logger = logging.getLogger(__name__)
 
 INSTRUCTIONS = """\
-Delegate coding tasks to Replicas cloud agents. Workflow: list_repositories to \
-pick a repository, repository set or environment; create_replica with a clear \
-task; get_replica until no chat is processing (the agent's turn is done); then \
-get_history for what the agent said and the replica's diffs resource or \
-get_replica with include=diffs for what it changed. send_message continues the \
-work in the same replica. Setup problems show in get_hooks."""
+Delegate coding tasks to Replicas cloud agents. list_repositories, then \
+create_replica with a clear task. Follow it with get_replica until no chat is \
+processing, then review: get_history for what the agent said, get_diff for what \
+it changed (stat first, then patch), get_hooks if setup failed. send_message \
+continues in the same replica. Big answers are paged: follow next_offset."""
 
-# httpx2 logs every request URL at INFO; that is noise on a stdio server's
-# stderr and may carry ids a user would rather not see in host logs.
-logging.getLogger("httpx2").setLevel(logging.WARNING)
+RECENT_REPLICAS = 20
+
+
+class ReplicasServer(MCPServer[AppState]):
+    """MCPServer with the argument handling real hosts need.
+
+    Hosts send "" for optional arguments they mean to leave out, and a model
+    reading a raw pydantic report learns little; this class smooths both, and
+    refuses tools the configuration turned off with a reason.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: ReplicasClient,
+        owns_client: bool,
+        tools: list[Tool],
+        withheld: dict[str, str],
+    ) -> None:
+        @asynccontextmanager
+        async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
+            try:
+                yield AppState(client=client)
+            finally:
+                # The client reconnects lazily, so a later session can reuse it.
+                if owns_client:
+                    await client.aclose()
+
+        super().__init__(
+            "replicas",
+            title="Replicas",
+            version=__version__,
+            instructions=INSTRUCTIONS,
+            lifespan=lifespan,
+            log_level="WARNING",
+            tools=tools,
+        )
+        self.client = client
+        self._withheld = withheld
+        self._parameters = {
+            tool.name: set(tool.parameters.get("properties", {})) for tool in tools
+        }
+        self._optional = {
+            tool.name: self._parameters[tool.name]
+            - set(tool.parameters.get("required", []))
+            for tool in tools
+        }
+
+    async def call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        context: Context[AppState, Any] | None = None,
+    ) -> Any:
+        if name in self._withheld:
+            raise ToolError(self._withheld[name])
+
+        unknown = sorted(set(arguments) - self._parameters.get(name, set(arguments)))
+        if unknown:
+            accepted = ", ".join(sorted(self._parameters[name]))
+            msg = f"{name} has no argument {', '.join(unknown)}; it takes: {accepted}"
+            raise ToolError(msg)
+
+        optional = self._optional.get(name, set())
+        arguments = {
+            key: value
+            for key, value in arguments.items()
+            if not (key in optional and (value is None or value == ""))
+        }
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(_invalid(name, exc.__cause__)) from exc.__cause__
+            raise
+
+    async def list_resources(self) -> list[Resource]:
+        """The static resources, then the most recent replicas as concrete URIs."""
+        listed = await super().list_resources()
+        try:
+            page = await self.client.list_replicas(limit=RECENT_REPLICAS)
+        except ReplicasError as exc:
+            # Listing must not fail because the API is unreachable or no key
+            # is set; the templates still show what can be read.
+            logger.info("no recent replicas in resources/list: %s", exc)
+            return listed
+
+        for replica in page.replicas:
+            listed.append(
+                Resource(
+                    uri=STATUS_URI.format(replica_id=replica.id),
+                    name=replica.name,
+                    title=f"Replica {replica.name}",
+                    description=f"{replica.status} replica, status as JSON",
+                    mime_type="application/json",
+                )
+            )
+
+        return listed
 
 
 def build_server(
     settings: Settings | None = None, *, client: ReplicasClient | None = None
-) -> MCPServer[AppState]:
+) -> ReplicasServer:
     """Build the MCP server.
 
-    Pass `client` to share an existing `ReplicasClient` (the caller closes
-    it); otherwise one is built from `settings` (or the environment) and
-    closed when the server stops.
+    Pass `client` to share an existing `ReplicasClient` (the caller closes it);
+    otherwise one is built from `settings` (or the environment). `settings`
+    also chooses which tools are offered.
     """
-    if client is None:
-        owned = ReplicasClient.from_settings(settings or Settings())
-    else:
-        owned = None
-
-    @asynccontextmanager
-    async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
-        if owned is None:
-            assert client is not None
-            yield AppState(client=client)
-            return
-
-        async with owned:
-            yield AppState(client=owned)
-
-    mcp = MCPServer(
-        "replicas",
-        title="Replicas",
-        version=__version__,
-        instructions=INSTRUCTIONS,
-        lifespan=lifespan,
-        log_level="WARNING",
+    settings = settings or Settings()
+    offered, withheld = select_tools(settings)
+    server = ReplicasServer(
+        client=client or ReplicasClient.from_settings(settings),
+        owns_client=client is None,
+        tools=[_tool(spec) for spec in offered],
+        withheld=withheld,
     )
-    register_tools(mcp)
-    register_resources(mcp)
-    return mcp
+    register_resources(server)
+    register_prompts(server)
+    register_completions(server, server.client)
+    return server
+
+
+def select_tools(settings: Settings) -> tuple[list[ToolSpec], dict[str, str]]:
+    """Split the tools into offered ones and turned-off ones with the reason why."""
+    known = {spec.name for spec in ALL_TOOLS}
+    unknown = sorted(set(settings.tools or ()) - known)
+    if unknown:
+        msg = (
+            f"REPLICAS_TOOLS names unknown tools: {', '.join(unknown)}; "
+            f"known tools: {', '.join(sorted(known))}"
+        )
+        raise ValueError(msg)
+
+    offered: list[ToolSpec] = []
+    withheld: dict[str, str] = {}
+    for spec in ALL_TOOLS:
+        if settings.read_only and spec.writes:
+            withheld[spec.name] = (
+                f"{spec.name} is turned off: this server is read-only "
+                "(REPLICAS_READ_ONLY / --read-only)"
+            )
+        elif settings.tools is not None and spec.name not in settings.tools:
+            withheld[spec.name] = (
+                f"{spec.name} is turned off: it is not in REPLICAS_TOOLS / --tools"
+            )
+        else:
+            offered.append(spec)
+
+    return offered, withheld
+
+
+def _tool(spec: ToolSpec) -> Tool:
+    tool = Tool.from_function(
+        spec.function,
+        title=spec.title,
+        description=spec.description,
+        annotations=spec.annotations,
+    )
+    tool.parameters = portable(tool.parameters)
+    if tool.fn_metadata.output_schema is not None:
+        tool.fn_metadata.output_schema = outline(tool.fn_metadata.output_schema)
+
+    return tool
+
+
+def _invalid(tool: str, error: ValidationError) -> str:
+    """One readable line per bad argument, naming it and what it should be."""
+    problems: list[str] = []
+    for detail in error.errors():
+        field = ".".join(str(part) for part in detail["loc"]) or "arguments"
+        if detail["type"] == "missing":
+            problems.append(f"{field} is required")
+            continue
+
+        got = repr(detail.get("input"))
+        got = got if len(got) <= 60 else got[:57] + "..."
+        problems.append(f"{field}: {detail['msg'].lower()} (got {got})")
+
+    return f"invalid arguments for {tool}: " + "; ".join(problems)

@@ -8,10 +8,10 @@ import base64
 import binascii
 import re
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..models import IMAGE_MEDIA_TYPES
 
@@ -23,51 +23,75 @@ _DATA_URI = re.compile(r"^data:(?P<media_type>[\w.+-]+/[\w.+-]+);base64,", re.I)
 
 
 class ImageInput(BaseModel):
-    """An image for the agent: inline base64 data, or a public URL."""
+    # An image for the agent: inline base64 data, or a public URL. (A comment,
+    # not a docstring: pydantic would put a docstring into every tool schema.)
 
     model_config = ConfigDict(extra="forbid")
 
-    data: Annotated[
-        str | None,
-        Field(description="Base64 image bytes (a data: URI is accepted too)."),
-    ] = None
+    data: Annotated[str | None, Field(description="Base64, or a data: URI.")] = None
     media_type: Annotated[
-        str | None,
-        Field(description="image/png, image/jpeg, image/gif or image/webp."),
+        str | None, Field(description="image/png, jpeg, gif or webp.")
     ] = None
-    url: Annotated[
-        str | None, Field(description="An http(s) URL of the image, instead of data.")
-    ] = None
+    url: Annotated[str | None, Field(description="Or an http(s) URL.")] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_api_shape(cls, value: Any) -> Any:
+        """Also take the API's own `{type: image, source: {...}}` form."""
+        if not isinstance(value, dict):
+            return value
+
+        image = cast(dict[str, Any], value)
+        source = image.get("source")
+        if image.get("type", "image") != "image" or not isinstance(source, dict):
+            return image
+
+        fields = cast(dict[str, Any], source)
+        return {k: v for k, v in fields.items() if k in ("data", "media_type", "url")}
 
 
 def replica_id(value: str) -> str:
-    """Return the id if it looks like a replica id (a UUID)."""
-    text = value.strip()
-    if not is_uuid(text):
+    """Return the replica id in canonical form, or refuse what is not a UUID."""
+    canonical = uuid_text(value)
+    if canonical is None:
         raise ToolError(not_a_replica_id(value))
 
-    return text
+    return canonical
+
+
+def uuid_text(value: str) -> str | None:
+    """The canonical spelling of a UUID (any accepted form), or None."""
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        return None
 
 
 def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-
-    return True
+    return uuid_text(value) is not None
 
 
 def not_a_replica_id(value: str) -> str:
     return (
-        f"replica_id {value!r} is not a replica id (ids are UUIDs like "
+        f"replica_id {shown(value)} is not a replica id (ids are UUIDs like "
         "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a); list_replicas shows the ones you "
         "can use"
     )
 
 
-def optional_id(value: str | None) -> str | None:
-    """Treat an empty or blank optional id as not given."""
+def shown(value: str, limit: int = 60) -> str:
+    """Quote a caller's value for a message, cut short if it is long."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}...'"
+
+
+def brief(value: str, limit: int = 60) -> str:
+    """A caller's id for a message, as is unless it is long."""
+    return value if len(value) <= limit else f"{value[: limit - 3]}..."
+
+
+def optional_text(value: str | None) -> str | None:
+    """Treat an empty or blank optional string as not given."""
     if value is None or not value.strip():
         return None
 
@@ -76,14 +100,14 @@ def optional_id(value: str | None) -> str | None:
 
 def replica_name(value: str) -> str:
     """Check a new replica's name: no whitespace anywhere, at most 255 chars."""
-    if not value:
+    if not value.strip():
         raise ToolError("name is empty; give a short slug such as fix-login-timeout")
 
     if re.search(r"\s", value):
         suggestion = "-".join(value.split())
         msg = (
-            f"name {value!r} contains whitespace, which the Replicas API rejects; "
-            f"use a slug without spaces, such as {suggestion!r}"
+            f"name {shown(value)} contains whitespace, which the Replicas API "
+            f"rejects; use a slug without spaces, such as {shown(suggestion)}"
         )
         raise ToolError(msg)
 
@@ -99,6 +123,14 @@ def message_text(value: str) -> str:
         raise ToolError("message is empty; say what the agent should do")
 
     return value
+
+
+def required_text(value: str, *, field: str) -> str:
+    if not value.strip():
+        msg = f"{field} is empty; it is required"
+        raise ToolError(msg)
+
+    return value.strip()
 
 
 def images(values: list[ImageInput] | None) -> list[dict[str, Any]] | None:
@@ -129,25 +161,32 @@ def _image_content(index: int, image: ImageInput) -> dict[str, Any]:
         msg = f"{where} needs either data (base64) with media_type, or url"
         raise ToolError(msg)
 
-    media_type, data = _split_data_uri(image.data, image.media_type)
+    media_type, data = _split_data_uri(where, image.data, image.media_type)
     if media_type not in IMAGE_MEDIA_TYPES:
         allowed = ", ".join(IMAGE_MEDIA_TYPES)
-        msg = f"{where}.media_type must be one of {allowed}; got {media_type!r}"
+        got = f"got {shown(media_type)}" if media_type else "none was given"
+        msg = f"{where}.media_type must be one of {allowed}; {got}"
         raise ToolError(msg)
 
     source = {"type": "base64", "media_type": media_type, "data": _base64(where, data)}
     return {"type": "image", "source": source}
 
 
-def _split_data_uri(data: str, media_type: str | None) -> tuple[str | None, str]:
+def _split_data_uri(
+    where: str, data: str, media_type: str | None
+) -> tuple[str | None, str]:
     """Accept `data:image/png;base64,...` as well as bare base64."""
+    given = media_type.strip().lower() if media_type else None
     match = _DATA_URI.match(data.strip())
     if match is None:
-        return (media_type.strip().lower() if media_type else None), data
+        return given, data
 
-    return (media_type or match["media_type"]).strip().lower(), data.strip()[
-        match.end() :
-    ]
+    embedded = match["media_type"].lower()
+    if given and given != embedded:
+        msg = f"{where} says media_type {given} but its data: URI says {embedded}"
+        raise ToolError(msg)
+
+    return embedded, data.strip()[match.end() :]
 
 
 def _base64(where: str, data: str) -> str:

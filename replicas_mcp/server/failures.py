@@ -21,13 +21,13 @@ from ..errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
-    MissingAPIKeyError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ReplicasError,
     ServerError,
 )
+from .arguments import brief
 
 
 @contextmanager
@@ -58,8 +58,8 @@ def explain(
     exc: ReplicasError, *, replica_id: str | None = None, chat_id: str | None = None
 ) -> str:
     """One or two sentences on what failed and what to try next."""
-    if isinstance(exc, MissingAPIKeyError):
-        return str(exc)
+    if isinstance(exc, APIStatusError):
+        return _explain_status(exc, replica_id=replica_id, chat_id=chat_id)
 
     if isinstance(exc, APITimeoutError):
         return f"{exc}; the service may be busy, so wait a little and retry"
@@ -70,8 +70,8 @@ def explain(
     if isinstance(exc, APIResponseError):
         return f"{exc}; retry, and report it if it keeps happening"
 
-    assert isinstance(exc, APIStatusError)
-    return _explain_status(exc, replica_id=replica_id, chat_id=chat_id)
+    # Configuration problems already say what to change.
+    return str(exc)
 
 
 def _explain_status(
@@ -82,15 +82,16 @@ def _explain_status(
         reason = f"{reason} ({exc.details})"
 
     if isinstance(exc, NotFoundError):
-        if chat_id is not None:
+        # The API says which object it did not find only in its error text.
+        if chat_id is not None and "chat" in exc.error.lower():
             return (
-                f"chat {chat_id} not found in replica {replica_id} ({reason}); "
-                "get_replica lists the replica's chats"
+                f"chat {brief(chat_id)} not found in replica {replica_id} "
+                f"({reason}); list_chats shows the replica's chats"
             )
         if replica_id is not None:
             return (
-                f"replica {replica_id} not found ({reason}); list_replicas shows "
-                "the ones you can use"
+                f"replica {brief(replica_id)} not found ({reason}); list_replicas "
+                "shows the ones you can use"
             )
         return (
             f"{reason}; list_repositories shows the repository, repository set "

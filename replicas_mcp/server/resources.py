@@ -1,52 +1,66 @@
-"""Read-only views of a replica as MCP resources."""
+"""Read-only views of a replica as MCP resources.
+
+Each one has a tool twin (get_replica, get_diff, get_history, get_hooks),
+because many hosts never let the model read resources.
+"""
 
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
-from . import arguments
+from ..api import ReplicasClient
+from . import arguments, budget
 from .failures import resource_errors
 from .state import AppState
+from .transcript import entry
 
 STATUS_URI = "replicas://replica/{replica_id}"
 DIFFS_URI = "replicas://replica/{replica_id}/diffs"
+HISTORY_URI = "replicas://replica/{replica_id}/chats/{chat_id}/history"
+HOOKS_URI = "replicas://replica/{replica_id}/hooks"
+
+# Resources are read whole, so text ones stop at the hard cap of a tool answer.
+TEXT_LIMIT = budget.chars(budget.MAX_TOKENS)
+HISTORY_EVENTS = 500
 
 
 def register_resources(mcp: MCPServer[AppState]) -> None:
     """Add the replica resource templates to the server."""
-    mcp.resource(
-        STATUS_URI,
-        name="replica",
-        title="Replica status",
-        description="A replica's status, chats, branches and diff stats as JSON.",
-        mime_type="application/json",
-    )(replica_status)
-    mcp.resource(
-        DIFFS_URI,
-        name="replica_diffs",
-        title="Replica diffs",
-        description="Every change the replica's agent made, as one unified diff.",
-        mime_type="text/x-diff",
-    )(replica_diffs)
+    templates = [
+        (STATUS_URI, "replica", "Replica status", "application/json", replica_status),
+        (DIFFS_URI, "replica_diffs", "Replica diffs", "text/x-diff", replica_diffs),
+        (HISTORY_URI, "chat_history", "Chat history", "text/plain", chat_history),
+        (HOOKS_URI, "replica_hooks", "Setup hook logs", "text/plain", hook_logs),
+    ]
+    for uri, name, title, mime_type, handler in templates:
+        description = (handler.__doc__ or "").strip()
+        mcp.resource(
+            uri, name=name, title=title, description=description, mime_type=mime_type
+        )(handler)
 
 
 async def replica_status(replica_id: str, ctx: Context[AppState]) -> dict[str, Any]:
+    """A replica's status, chats, branches and change counts, as JSON."""
     uri = STATUS_URI.format(replica_id=replica_id)
     with resource_errors(uri, replica_id=replica_id):
-        replica_id = _checked_id(replica_id)
-        client = ctx.request_context.lifespan_context.client
-        details = await client.get_replica(replica_id)
+        details = await _client(ctx).get_replica(_checked(replica_id))
 
     return details.model_dump(mode="json", exclude_none=True)
 
 
 async def replica_diffs(replica_id: str, ctx: Context[AppState]) -> str:
+    """Everything the replica's agent changed, as one unified diff."""
     uri = DIFFS_URI.format(replica_id=replica_id)
     with resource_errors(uri, replica_id=replica_id):
-        replica_id = _checked_id(replica_id)
-        client = ctx.request_context.lifespan_context.client
-        details = await client.get_replica(replica_id, include=("diffs",))
+        details = await _client(ctx).get_replica(
+            _checked(replica_id), include=("diffs",)
+        )
+
+    if details.waking:
+        raise ResourceError(
+            f"{uri}: the replica is asleep and waking; retry in 30-90 s"
+        )
 
     changed = [
         (status.repository, status.git_diff.full_diff)
@@ -58,14 +72,66 @@ async def replica_diffs(replica_id: str, ctx: Context[AppState]) -> str:
     # the honest answer for "no changes yet".
     parts: list[str] = []
     for repository, diff in changed:
-        if len(changed) > 1:
+        if len(details.repositories) > 1:
             parts.append(f"# repository: {repository}\n")
         parts.append(diff if diff.endswith("\n") else diff + "\n")
 
     return "".join(parts)
 
 
-def _checked_id(replica_id: str) -> str:
+async def chat_history(replica_id: str, chat_id: str, ctx: Context[AppState]) -> str:
+    """The newest part of one chat's conversation, as readable text."""
+    uri = HISTORY_URI.format(replica_id=replica_id, chat_id=chat_id)
+    with resource_errors(uri, replica_id=replica_id):
+        history = await _client(ctx).get_history(
+            _checked(replica_id), chat_id=chat_id, limit=HISTORY_EVENTS
+        )
+
+    if history.waking:
+        raise ResourceError(
+            f"{uri}: the replica is asleep and waking; retry in 30-90 s"
+        )
+
+    lines = [f"# chat {chat_id}: {history.total} events, oldest first"]
+    if history.has_more:
+        lines.append("# older events left out; get_history pages through all")
+    for event in history.events:
+        item = entry(event)
+        stamp = event.timestamp.strftime("%H:%M:%S")
+        lines.append(f"[{stamp}] {item.role} {item.kind}: {item.text}")
+
+    return _capped("\n".join(lines) + "\n")
+
+
+async def hook_logs(replica_id: str, ctx: Context[AppState]) -> str:
+    """Every setup hook's log, warm hooks first."""
+    uri = HOOKS_URI.format(replica_id=replica_id)
+    with resource_errors(uri, replica_id=replica_id):
+        logs = await _client(ctx).get_hooks(_checked(replica_id))
+
+    parts: list[str] = []
+    for phase, entries in (("warm", logs.warm_hooks), ("start", logs.start_hooks)):
+        for log in entries:
+            state = "timed out" if log.timed_out else f"exit {log.exit_code}"
+            parts.append(f"## {phase} hook {log.hook_name} ({state})\n{log.output}\n")
+
+    return _capped("".join(parts))
+
+
+def _capped(text: str) -> str:
+    """Keep the end, where the news is, when a text exceeds the cap."""
+    if len(text) <= TEXT_LIMIT:
+        return text
+
+    note = f"[... {len(text) - TEXT_LIMIT} earlier characters left out]\n"
+    return note + text[-TEXT_LIMIT:]
+
+
+def _client(ctx: Context[AppState]) -> ReplicasClient:
+    return ctx.request_context.lifespan_context.client
+
+
+def _checked(replica_id: str) -> str:
     if not arguments.is_uuid(replica_id):
         raise ResourceNotFoundError(arguments.not_a_replica_id(replica_id))
 

@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from replicas_mcp.emulator import EmulatorServer
+from replicas_mcp.emulator import EmulatorServer, large_replica_ids
 
 from ._support import (
     GLOBAL_ENVIRONMENT,
@@ -325,15 +325,10 @@ async def exercise(emulator: EmulatorServer, call: Recorder) -> list[Json]:
     return events
 
 
-async def test_responses_match_the_openapi_document(
-    spec: Spec, emulator: EmulatorServer, client: httpx2.AsyncClient
-) -> None:
-    """Every exercised response validates against its documented schema."""
-    call = Recorder(client)
-    events = await exercise(emulator, call)
-
+def validate_exchanges(spec: Spec, exchanges: list[Exchange]) -> list[str]:
+    """Validate recorded responses; return one line per schema error."""
     problems: list[str] = []
-    for exchange in call.exchanges:
+    for exchange in exchanges:
         pointer = spec.schema_pointer(
             exchange.method, exchange.template, exchange.status
         )
@@ -341,7 +336,17 @@ async def test_responses_match_the_openapi_document(
             problems.append(
                 f"{exchange.method} {exchange.template} {exchange.status}: {error}"
             )
+    return problems
 
+
+async def test_responses_match_the_openapi_document(
+    spec: Spec, emulator: EmulatorServer, client: httpx2.AsyncClient
+) -> None:
+    """Every exercised response validates against its documented schema."""
+    call = Recorder(client)
+    events = await exercise(emulator, call)
+
+    problems = validate_exchanges(spec, call.exchanges)
     exercised = {(e.method, e.template) for e in call.exchanges if e.status < 300}
     assert exercised >= IMPLEMENTED - {("GET", "/v1/replica/{id}/events")}
     assert events, "the event stream produced nothing"
@@ -350,6 +355,32 @@ async def test_responses_match_the_openapi_document(
         for error in spec.errors(normalise_event(event), event_pointer):
             problems.append(f"SSE {event['type']}: {error}")
     assert problems == []
+
+
+@pytest.mark.parametrize(
+    "emulator", [{"large_replicas": True}], indirect=True, ids=["large"]
+)
+async def test_large_replica_responses_match_the_openapi_document(
+    spec: Spec, emulator: EmulatorServer, client: httpx2.AsyncClient
+) -> None:
+    """The 3 MB diff, long history pages and the cut hook log validate too."""
+    ids = large_replica_ids("acme")
+    diff = {"id": ids["large-diff"]}
+    history = {"id": ids["large-history"]}
+    hooks = {"id": ids["large-hooks"]}
+    include = {"include": "diffs,environment"}
+    call = Recorder(client)
+
+    await call("GET", "/v1/replica/{id}", 200, path=diff, params=include)
+    await call("GET", "/v1/replica/{id}", 200, path=hooks, params=include)
+    await call("GET", "/v1/replica/{id}/hooks", 200, path=hooks)
+    chats = await call("GET", "/v1/replica/{id}/chats", 200, path=history)
+    # The newest page of each chat holds its monster (long text, long result).
+    for chat in chats["chats"]:
+        page = {"chat_id": chat["id"], "limit": 200}
+        await call("GET", "/v1/replica/{id}/history", 200, path=history, params=page)
+
+    assert validate_exchanges(spec, call.exchanges) == []
 
 
 async def test_flat_history_events_are_a_real_divergence(

@@ -21,11 +21,23 @@ UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 TOOLS = {
     "list_repositories",
     "create_replica",
-    "send_message",
-    "get_replica",
     "list_replicas",
+    "get_replica",
+    "delete_replica",
+    "send_message",
+    "list_chats",
+    "create_chat",
+    "delete_chat",
     "get_history",
+    "get_diff",
     "get_hooks",
+}
+WRITES = {
+    "create_replica",
+    "delete_replica",
+    "send_message",
+    "create_chat",
+    "delete_chat",
 }
 
 
@@ -79,7 +91,7 @@ async def test_read_tools_are_marked_read_only_and_write_tools_are_not(
         n for n, t in tools.items() if t.annotations and t.annotations.read_only_hint
     }
 
-    assert read_only == TOOLS - {"create_replica", "send_message"}
+    assert read_only == TOOLS - WRITES
 
 
 async def test_list_repositories_offers_every_create_target(mcp_client: Client) -> None:
@@ -87,7 +99,7 @@ async def test_list_repositories_offers_every_create_target(mcp_client: Client) 
 
     assert catalog["repositories"] and catalog["repository_sets"]
     assert catalog["environments"]
-    assert not any(env["is_global"] for env in catalog["environments"])
+    assert all(env["repositories"] for env in catalog["environments"])
 
 
 async def test_a_delegation_runs_end_to_end(
@@ -104,9 +116,12 @@ async def test_a_delegation_runs_end_to_end(
 
     assert details["status"] == "active"
     assert not any(chat["processing"] for chat in details["chats"])
-    assert history["events"][0]["type"] == "claude-user"
-    assert history["events"][-1]["type"] == "claude-result"
-    assert hooks["start_hooks"][0]["exitCode"] == 0
+    assert details["repos"][0]["added"] > 0
+    newest, oldest = history["messages"][0], history["messages"][-1]
+    assert newest["kind"] == "result" and newest["text"] == "turn finished"
+    assert oldest["role"] == "user" and "healthz" in oldest["text"]
+    assert {run["phase"] for run in hooks["hooks"]} == {"warm", "start"}
+    assert all(run["exit_code"] == 0 for run in hooks["hooks"])
     assert replica["id"] in {r["id"] for r in listed["replicas"]}
 
 
@@ -145,6 +160,8 @@ async def test_resource_templates_are_listed(mcp_client: Client) -> None:
     assert {t.uri_template for t in templates} == {
         "replicas://replica/{replica_id}",
         "replicas://replica/{replica_id}/diffs",
+        "replicas://replica/{replica_id}/chats/{chat_id}/history",
+        "replicas://replica/{replica_id}/hooks",
     }
 
 

@@ -1,0 +1,91 @@
+"""Rewrite generated JSON Schemas into the plain subset every MCP host accepts.
+
+Pydantic emits `$defs`/`$ref`, `anyOf` with `null` for optional fields and a
+title on every property. Some hosts reject references and unions outright, and
+all of it costs tokens in every conversation. The rewrite inlines references,
+turns `X | None` into plain `X` (optional by not being required), and drops
+titles. Validation is unaffected: the SDK validates with the pydantic models.
+"""
+
+from typing import Any, cast
+
+Schema = dict[str, Any]
+
+_DROPPED_KEYS = {"title", "$defs"}
+
+
+def portable(schema: Schema) -> Schema:
+    """Return a self-contained copy of `schema` without refs, null unions or titles."""
+    definitions = cast(Schema, schema.get("$defs", {}))
+    return _rewrite(schema, definitions)
+
+
+def outline(schema: Schema) -> Schema:
+    """A portable output schema cut to its top level.
+
+    Hosts pay for every tools/list byte in every conversation, and a model
+    reads the answer, not its schema: nested objects are described only as
+    objects, and which fields are optional is left unsaid.
+    """
+    return _cut(portable(schema), depth=0)
+
+
+def _cut(node: Any, depth: int) -> Any:
+    if isinstance(node, list):
+        return [_cut(item, depth) for item in cast(list[Any], node)]
+
+    if not isinstance(node, dict):
+        return node
+
+    schema = cast(Schema, node)
+    if depth >= 2 and schema.get("type") == "object":
+        return {"type": "object"}
+
+    return {
+        key: _cut(value, depth + (key in ("properties", "items")))
+        for key, value in schema.items()
+        if key not in ("required", "additionalProperties", "default")
+    }
+
+
+def _rewrite(node: Any, definitions: Schema) -> Any:
+    if isinstance(node, list):
+        return [_rewrite(item, definitions) for item in cast(list[Any], node)]
+
+    if not isinstance(node, dict):
+        return node
+
+    schema = cast(Schema, node)
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        target = definitions[ref.rsplit("/", 1)[-1]]
+        merged = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+        return _rewrite(merged, definitions)
+
+    schema = _without_null_branch(schema)
+    return {
+        key: _rewrite(value, definitions)
+        if key != "properties"
+        else _properties(value, definitions)
+        for key, value in schema.items()
+        if key not in _DROPPED_KEYS and not (key == "default" and value is None)
+    }
+
+
+def _properties(properties: Schema, definitions: Schema) -> Schema:
+    # Keys here are property names, which may well be called "title".
+    return {name: _rewrite(value, definitions) for name, value in properties.items()}
+
+
+def _without_null_branch(schema: Schema) -> Schema:
+    """`anyOf: [X, {type: null}]` becomes X, keeping the outer description."""
+    branches = schema.get("anyOf")
+    if not isinstance(branches, list):
+        return schema
+
+    kept = [b for b in cast(list[Schema], branches) if b.get("type") != "null"]
+    if len(kept) != 1:
+        return schema
+
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    return {**kept[0], **rest}

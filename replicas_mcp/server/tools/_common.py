@@ -1,0 +1,85 @@
+"""Pieces every tool module shares: argument types, hints, the client."""
+
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.types import ToolAnnotations
+from pydantic import BeforeValidator, Field
+
+from ...api import ReplicasClient
+from ..state import AppState
+
+
+def client_of(ctx: Context[AppState]) -> ReplicasClient:
+    return ctx.request_context.lifespan_context.client
+
+
+def _id_list(value: Any) -> Any:
+    """Accept one id, or ids separated by commas or spaces, where a list is due.
+
+    Hosts send `"id"` or `"id1,id2"` for an array of ids; a JSON array sent as
+    a string is already decoded by the SDK. Anything else is left for the
+    schema to reject with the field's name.
+    """
+    if isinstance(value, str):
+        return [part for part in re.split(r"[\s,]+", value) if part]
+
+    return value
+
+
+ReplicaId = Annotated[str, Field(description="Replica id (UUID).")]
+ChatId = Annotated[
+    str | None, Field(description="Chat id; default: latest chat of the agent.")
+]
+IdList = Annotated[list[str] | None, BeforeValidator(_id_list)]
+CodingAgent = Annotated[
+    str | None, Field(description="claude (default), codex, cursor, opencode, pi.")
+]
+ModelName = Annotated[str | None, Field(description="Model, e.g. sonnet.")]
+PlanMode = Annotated[bool | None, Field(description="Plan only; no file changes.")]
+
+READ = ToolAnnotations(
+    read_only_hint=True,
+    destructive_hint=False,
+    idempotent_hint=True,
+    open_world_hint=True,
+)
+WRITE = ToolAnnotations(
+    read_only_hint=False,
+    destructive_hint=False,
+    idempotent_hint=False,
+    open_world_hint=True,
+)
+DELETE = ToolAnnotations(
+    read_only_hint=False,
+    destructive_hint=True,
+    idempotent_hint=True,
+    open_world_hint=True,
+)
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool function with the metadata hosts see."""
+
+    function: Callable[..., Any]
+    title: str
+    annotations: ToolAnnotations
+
+    @property
+    def name(self) -> str:
+        return self.function.__name__
+
+    @property
+    def writes(self) -> bool:
+        return not self.annotations.read_only_hint
+
+    @property
+    def description(self) -> str:
+        """The docstring as one line per paragraph (the SDK sends it raw)."""
+        paragraphs = inspect.cleandoc(self.function.__doc__ or "").split("\n\n")
+        return "\n\n".join(" ".join(p.split()) for p in paragraphs)

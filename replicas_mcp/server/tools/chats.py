@@ -1,0 +1,172 @@
+"""Tools for talking to a replica's agent: messages and chats."""
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from .. import arguments
+from ..arguments import ImageInput
+from ..failures import tool_errors
+from ..state import AppState
+from ..views import ChatView, View, answer, chat_view
+from ._common import (
+    DELETE,
+    READ,
+    WRITE,
+    ChatId,
+    CodingAgent,
+    ModelName,
+    PlanMode,
+    ReplicaId,
+    ToolSpec,
+    client_of,
+)
+
+
+class Receipt(View):
+    replica_id: str
+    status: str
+    chat_id: str | None = None
+    message_id: str | None = None
+    position: int | None = None
+
+
+class ChatList(View):
+    replica_id: str
+    chats: list[ChatView]
+    waking: bool | None = None
+
+
+class NewChat(ChatView, View):
+    replica_id: str
+
+
+class DeletedChat(View):
+    replica_id: str
+    chat_id: str
+    deleted: bool
+
+
+_DELIVERY = {
+    "sent": "The agent started on it.",
+    "queued": "The agent is busy; the message waits in the queue.",
+    "waking": "The replica was asleep and is waking; the message runs after that.",
+}
+
+
+async def send_message(
+    ctx: Context[AppState],
+    replica_id: ReplicaId,
+    message: Annotated[str, Field(description="What the agent should do next.")],
+    chat_id: ChatId = None,
+    plan_mode: PlanMode = None,
+    images: Annotated[
+        list[ImageInput] | None, Field(description="Up to 10 images for the agent.")
+    ] = None,
+    model: ModelName = None,
+    coding_agent: CodingAgent = None,
+) -> Annotated[CallToolResult, Receipt]:
+    """Send a follow-up message to a replica's agent.
+
+    A busy agent queues it; a sleeping replica is woken first.
+    """
+    replica_id = arguments.replica_id(replica_id)
+    message = arguments.message_text(message)
+    chat_id = arguments.optional_text(chat_id)
+    with tool_errors(replica_id=replica_id, chat_id=chat_id):
+        receipt = await client_of(ctx).send_message(
+            replica_id,
+            message=message,
+            chat_id=chat_id,
+            coding_agent=arguments.optional_text(coding_agent),
+            model=arguments.optional_text(model),
+            plan_mode=plan_mode,
+            images=arguments.images(images),
+        )
+
+    view = Receipt(replica_id=replica_id, **receipt.model_dump())
+    summary = _DELIVERY.get(view.status, f"Delivery status: {view.status}.")
+    if view.position is not None:
+        summary = f"{summary} Position {view.position}."
+
+    return answer(
+        view,
+        summary,
+        next_calls=[f"get_replica(replica_id={replica_id!r}) to follow it"],
+    )
+
+
+async def list_chats(
+    ctx: Context[AppState], replica_id: ReplicaId
+) -> Annotated[CallToolResult, ChatList]:
+    """List a replica's chats (conversations, each with one agent)."""
+    replica_id = arguments.replica_id(replica_id)
+    with tool_errors(replica_id=replica_id):
+        result = await client_of(ctx).list_chats(replica_id)
+
+    view = ChatList(
+        replica_id=replica_id,
+        chats=[chat_view(chat) for chat in result.chats],
+        waking=result.waking or None,
+    )
+    lines = [
+        f"{c.id} ({c.agent}, {'working' if c.processing else 'idle'}): {c.title}"
+        for c in view.chats
+    ]
+    if view.waking:
+        lines.append("The replica is waking; chats may be missing for a minute.")
+
+    return answer(view, "\n".join(lines) or "No chats yet.")
+
+
+async def create_chat(
+    ctx: Context[AppState],
+    replica_id: ReplicaId,
+    provider: Annotated[
+        str, Field(description="Agent for the chat: claude, codex, cursor, ...")
+    ],
+    title: Annotated[str | None, Field(description="A title for the chat.")] = None,
+) -> Annotated[CallToolResult, NewChat]:
+    """Open a new chat in a replica, e.g. to have a second agent review the work.
+
+    Then send_message with its chat_id.
+    """
+    replica_id = arguments.replica_id(replica_id)
+    with tool_errors(replica_id=replica_id):
+        chat = await client_of(ctx).create_chat(
+            replica_id,
+            provider=arguments.required_text(provider, field="provider"),
+            title=arguments.optional_text(title),
+        )
+
+    view = NewChat(replica_id=replica_id, **chat_view(chat).model_dump())
+    return answer(
+        view,
+        f"Opened chat {view.id} ({view.agent}).",
+        next_calls=[f"send_message(replica_id={replica_id!r}, chat_id={view.id!r})"],
+    )
+
+
+async def delete_chat(
+    ctx: Context[AppState],
+    replica_id: ReplicaId,
+    chat_id: Annotated[str, Field(description="The chat to delete.")],
+) -> Annotated[CallToolResult, DeletedChat]:
+    """Delete a chat and its history; a turn it is running stops."""
+    replica_id = arguments.replica_id(replica_id)
+    chat_id = arguments.required_text(chat_id, field="chat_id")
+    with tool_errors(replica_id=replica_id, chat_id=chat_id):
+        await client_of(ctx).delete_chat(replica_id, chat_id)
+
+    view = DeletedChat(replica_id=replica_id, chat_id=chat_id, deleted=True)
+    return answer(view, f"Deleted chat {chat_id}.")
+
+
+TOOLS = [
+    ToolSpec(send_message, "Send message", WRITE),
+    ToolSpec(list_chats, "List chats", READ),
+    ToolSpec(create_chat, "Create chat", WRITE),
+    ToolSpec(delete_chat, "Delete chat", DELETE),
+]
