@@ -71,6 +71,11 @@ class Settings(BaseSettings):
 
         return value
 
+    @field_validator("read_only", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object) -> object:
+        return False if isinstance(value, str) and not value.strip() else value
+
     @field_validator("tools", mode="before")
     @classmethod
     def _split_names(cls, value: object) -> object:

@@ -5,11 +5,16 @@ changes that file (and adds a test or note file when asked to add or test
 something), runs the repository's checks and, when asked, opens a pull request.
 Everything is derived from the message and the workspace's files, so the same
 request on the same files always produces the same diff.
+
+In plan mode the turn stops at an approval request instead of changing files;
+`is_approval` decides whether the user's reply approves the plan or asks for
+changes, and `plan_turn` with `feedback` plans again or carries the plan out.
 """
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .records import Worktree
@@ -28,6 +33,14 @@ _STOPWORDS = frozenset(
 _PR_PATTERN = re.compile(r"pull[ -]request|merge request|\bprs?\b", re.IGNORECASE)
 _ADD_PATTERN = re.compile(r"\b(add|adds|create|new|test|tests|document|docs)\b")
 _NUMBER = re.compile(r"\b\d+\b")
+_APPROVING = re.compile(
+    r"\b(approved?|approves|yes|yep|yeah|ok|okay|proceed|lgtm|go ahead|go for it"
+    r"|looks good|sounds good|ship it|do it)\b"
+)
+# A reply that approves with a reservation is feedback, not a go-ahead.
+_OBJECTING = re.compile(
+    r"\b(no|not|don't|don’t|dont|but|instead|except|rather|change|wait)\b"
+)
 _COMMENT_PREFIX = {
     ".py": "#",
     ".toml": "#",
@@ -73,7 +86,32 @@ class ToolUse:
     output: str = ""
 
 
-Step = Thought | Said | ToolUse
+@dataclass(frozen=True)
+class AskApproval:
+    """The agent shows its plan and waits until the user approves it."""
+
+    call_id: str
+    plan: str
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlanAnswer:
+    """The user's reply to a plan: the result of the approval request."""
+
+    call_id: str
+    approved: bool
+    reply: str
+
+    @property
+    def note(self) -> str:
+        """The tool result text the agent gets back."""
+        if self.approved:
+            return f"The user approved the plan. Their reply: {self.reply}"
+        return f"The user wants the plan changed. Their feedback: {self.reply}"
+
+
+Step = Thought | Said | ToolUse | AskApproval | PlanAnswer
 
 
 @dataclass(frozen=True)
@@ -85,6 +123,16 @@ class TurnScript:
     repository: str | None = None
     files: dict[str, str] = field(default_factory=dict[str, str])
     pr_url: str | None = None
+
+    @property
+    def question(self) -> AskApproval | None:
+        """The approval request the turn stops at, or None when it runs to the end."""
+        last = self.steps[-1] if self.steps else None
+        return last if isinstance(last, AskApproval) else None
+
+    def answering(self, answer: PlanAnswer) -> "TurnScript":
+        """Return this script preceded by the user's answer to the last plan."""
+        return replace(self, steps=(answer, *self.steps))
 
 
 def keywords(text: str) -> list[str]:
@@ -105,6 +153,17 @@ def chat_title(text: str) -> str:
     words = task_sentence(text).rstrip(".!?").split()[:6]
     title = " ".join(words) or "New chat"
     return title[:1].upper() + title[1:]
+
+
+def is_approval(reply: str) -> bool:
+    """Tell whether a reply to a plan approves it.
+
+    It approves when it holds an approving phrase ("approve", "yes", "ok",
+    "proceed", "lgtm", "go ahead", "looks good", "ship it", ...) and no word of
+    reservation ("no", "not", "don't", "but", "instead", "change", ...).
+    """
+    text = reply.lower()
+    return bool(_APPROVING.search(text)) and not _OBJECTING.search(text)
 
 
 def _digest(*parts: str) -> int:
@@ -171,9 +230,10 @@ def _best_line(
     return scores.index(best) if best > 0 else None
 
 
-def _edit_lines(lines: list[str], words: list[str], text: str, path: str) -> None:
+def _edit_lines(
+    lines: list[str], words: list[str], text: str, path: str, numbers: list[str]
+) -> None:
     """Change `lines` in place: bump a matching number or annotate a line."""
-    numbers = _NUMBER.findall(text)
     match = _best_line(lines, words, prefer_numbers=bool(numbers))
     if match is not None and numbers:
         bumped = _NUMBER.sub(numbers[0], lines[match], count=1)
@@ -193,10 +253,21 @@ def _edit_lines(lines: list[str], words: list[str], text: str, path: str) -> Non
     lines.insert(at, f"{indent}{comment}\n")
 
 
-def edit_file(old: str, words: list[str], text: str, path: str) -> str:
-    """Return `old` after the agent's change for this request."""
+def edit_file(
+    old: str,
+    words: list[str],
+    text: str,
+    path: str,
+    numbers: list[str] | None = None,
+) -> str:
+    """Return `old` after the agent's change for this request.
+
+    The first of `numbers` (by default the numbers in `text`) replaces the number
+    in the line most about the request; without one a comment is added.
+    """
     lines = old.splitlines(keepends=True)
-    _edit_lines(lines, words, text, path)
+    found = _NUMBER.findall(text) if numbers is None else numbers
+    _edit_lines(lines, words, text, path, found)
     return "".join(lines)
 
 
@@ -245,6 +316,24 @@ class _CallIds:
         return f"toolu_{_digest(self._seed, str(self._count)) % 16**16:016x}"
 
 
+@dataclass(frozen=True)
+class _Task:
+    """What the agent was asked: the request as first sent plus later feedback."""
+
+    text: str
+    feedback: tuple[str, ...]
+
+    @property
+    def everything(self) -> str:
+        """The request and all feedback, for the words that steer the change."""
+        return " ".join((self.text, *self.feedback))
+
+    @property
+    def numbers(self) -> list[str]:
+        """Numbers asked for, the latest feedback first: it corrects the request."""
+        return _NUMBER.findall(" ".join((*reversed(self.feedback), self.text)))
+
+
 def plan_turn(
     worktrees: list[Worktree],
     replica_name: str,
@@ -252,10 +341,17 @@ def plan_turn(
     *,
     plan_mode: bool,
     turn_number: int,
+    feedback: Sequence[str] = (),
 ) -> TurnScript:
-    """Decide everything one turn does, without touching the worktrees."""
-    words = keywords(text)
-    ids = _CallIds(f"{replica_name}\0{turn_number}\0{text}")
+    """Decide everything one turn does, without touching the worktrees.
+
+    `feedback` holds the user's replies to earlier plans for this request: a
+    plan-mode turn revises its plan after them, and the turn that carries out
+    an approved plan follows them too.
+    """
+    task = _Task(text, tuple(feedback))
+    words = keywords(task.everything)
+    ids = _CallIds(f"{replica_name}\0{turn_number}\0{task.everything}")
     if not worktrees:
         reply = "This workspace has no repository, so there is nothing to change."
         return TurnScript(
@@ -263,32 +359,52 @@ def plan_turn(
         )
 
     worktree = choose_worktree(worktrees, words)
-    path = choose_file(worktree, words, text)
+    path = choose_file(worktree, words, task.everything)
     read = ToolUse(
         ids.next(), "read", path=f"{worktree.path}/{path}", output=worktree.files[path]
     )
-    thought = Thought(
-        f"The request is about {', '.join(words[:5]) or 'a small change'}. "
-        f"{worktree.repository.name}/{path} looks like the place to start."
-    )
+    thought = _opening_thought(task, words, f"{worktree.repository.name}/{path}")
     if plan_mode:
-        return _plan_script(thought, read, worktree, path, text)
+        return _plan_script(thought, read, worktree, path, task, ids)
 
-    return _change_script(thought, read, worktree, path, words, text, replica_name, ids)
+    return _change_script(thought, read, worktree, path, words, task, replica_name, ids)
+
+
+def _opening_thought(task: _Task, words: list[str], location: str) -> Thought:
+    if task.feedback:
+        latest = task_sentence(task.feedback[-1]).rstrip(".!?")
+        return Thought(f"The user asked for changes: {latest}. Looking at {location}.")
+
+    topic = ", ".join(words[:5]) or "a small change"
+    return Thought(
+        f"The request is about {topic}. {location} looks like the place to start."
+    )
 
 
 def _plan_script(
-    thought: Thought, read: ToolUse, worktree: Worktree, path: str, text: str
+    thought: Thought,
+    read: ToolUse,
+    worktree: Worktree,
+    path: str,
+    task: _Task,
+    ids: _CallIds,
 ) -> TurnScript:
     check, _ = _CHECKS.get(worktree.short_name, ("make test", ""))
-    plan = (
-        f"Plan for: {task_sentence(text)}\n\n"
-        f"1. Change `{path}` in {worktree.repository.name}.\n"
-        "2. Add or update a test that covers the change.\n"
-        f"3. Run `{check}` and fix anything it reports.\n\n"
-        "Nothing has been changed yet; say go and I will carry it out."
+    steps = (
+        f"Change `{path}` in {worktree.repository.name}.",
+        "Add or update a test that covers the change.",
+        f"Run `{check}` and fix anything it reports.",
     )
-    return TurnScript((thought, read, Said(plan)), plan)
+    revised = ""
+    if task.feedback:
+        revised = f"Revised after your feedback: {task_sentence(task.feedback[-1])}\n\n"
+    numbered = "".join(f"{n}. {step}\n" for n, step in enumerate(steps, 1))
+    plan = (
+        f"Plan for: {task_sentence(task.text)}\n\n{revised}{numbered}\n"
+        "Nothing has been changed yet. Approve the plan to carry it out, "
+        "or reply with what to change."
+    )
+    return TurnScript((thought, read, AskApproval(ids.next(), plan, steps)), plan)
 
 
 def _change_script(
@@ -297,12 +413,13 @@ def _change_script(
     worktree: Worktree,
     path: str,
     words: list[str],
-    text: str,
+    task: _Task,
     replica_name: str,
     ids: _CallIds,
 ) -> TurnScript:
+    text = task.text
     old = worktree.files[path]
-    new = edit_file(old, words, text, path)
+    new = edit_file(old, words, text, path, task.numbers)
     full = f"{worktree.path}/{path}"
     steps: list[Step] = [thought, read]
     steps.append(
@@ -310,7 +427,7 @@ def _change_script(
     )
     files = {path: new}
 
-    if _ADD_PATTERN.search(text.lower()):
+    if _ADD_PATTERN.search(task.everything.lower()):
         added_path, body = _new_file(worktree, words, text)
         added = f"{worktree.path}/{added_path}"
         steps.append(
@@ -322,7 +439,7 @@ def _change_script(
     steps.append(ToolUse(ids.next(), "shell", command=check, output=check_output))
 
     pr_url = None
-    if _PR_PATTERN.search(text):
+    if _PR_PATTERN.search(task.everything):
         pr_url = worktree.pr_urls[0] if worktree.pr_urls else None
         pr_url = pr_url or _pull_request_url(worktree, replica_name)
         command = f"gh pr create --fill --head replicas/{replica_name}"

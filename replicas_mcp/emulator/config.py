@@ -58,6 +58,10 @@ class EmulatorConfig:
     large_replicas: bool = False
     """Seed every organisation with the idle `large-*` replicas of `large.py`."""
 
+    failing_start_hooks: frozenset[str] = frozenset()
+    """Repositories, by full (`acme/api`) or short (`api`) name, whose start hook
+    exits with status 1 in every replica created with them (`hooks.failed`)."""
+
     def __post_init__(self) -> None:
         """Reject settings that would make the emulator misbehave silently."""
         if not self.api_keys:
@@ -73,6 +77,11 @@ class EmulatorConfig:
             if value < 0:
                 raise ValueError(f"EmulatorConfig.{name} must not be negative")
 
+        # A bare string would match repository names by substring.
+        if isinstance(self.failing_start_hooks, str):
+            raise ValueError(
+                "EmulatorConfig.failing_start_hooks takes a set of repository names"
+            )
         if self.heartbeat_interval <= 0:
             raise ValueError("EmulatorConfig.heartbeat_interval must be positive")
         if self.max_active is not None and self.max_active < 0:

@@ -72,10 +72,12 @@ class EventHub:
         self._subscribers.discard(send)
         send.close()
 
-    def close_all(self) -> None:
-        """End every open stream, e.g. because the engine went away."""
-        for subscriber in list(self._subscribers):
+    def close_all(self) -> int:
+        """End every open stream, e.g. because the engine went away; count them."""
+        subscribers = list(self._subscribers)
+        for subscriber in subscribers:
             self.unsubscribe(subscriber)
+        return len(subscribers)
 
 
 def encode_event(event: Envelope) -> bytes:
@@ -103,6 +105,7 @@ class EventStreamResponse(Response):
         self._hub = hub
         self._first_events = list(first_events)
         self._heartbeat = heartbeat
+        self._write_lock = anyio.Lock()
         self._send_side, self._receive_side = hub.subscribe()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -129,18 +132,23 @@ class EventStreamResponse(Response):
         for event in self._first_events:
             await self._send_chunk(send, encode_event(event))
 
-        while True:
-            event: Envelope | None = None
-            with anyio.move_on_after(self._heartbeat):
-                try:
-                    event = await self._receive_side.receive()
-                except anyio.EndOfStream:
-                    break
-
-            chunk = _PING if event is None else encode_event(event)
-            await self._send_chunk(send, chunk)
+        # Pings run beside the relay rather than as a receive timeout: a timeout
+        # would restart with every event, and cancelling a receive can lose one.
+        async with anyio.create_task_group() as pings:
+            pings.start_soon(self._ping, send)
+            async for event in self._receive_side:
+                await self._send_chunk(send, encode_event(event))
+            pings.cancel_scope.cancel()
 
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
+    async def _ping(self, send: Send) -> None:
+        while True:
+            await anyio.sleep(self._heartbeat)
+            await self._send_chunk(send, _PING)
+
     async def _send_chunk(self, send: Send, chunk: bytes) -> None:
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        # Two tasks write to the one response; a frame must not split another.
+        async with self._write_lock:
+            message = {"type": "http.response.body", "body": chunk, "more_body": True}
+            await send(message)

@@ -4,6 +4,7 @@ Outputs longer than `PREVIEW_CHARS` are cut to a preview of their tail, the way
 a CI log view opens at the end: the last lines say whether and why it failed.
 """
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from .seed import (
     ENVIRONMENT_START_COMMANDS,
     GLOBAL_WARM_HOOK_OUTPUT,
     GLOBAL_WARM_HOOK_SCRIPT,
+    RepositorySeed,
 )
 
 Json = dict[str, Any]
@@ -103,3 +105,17 @@ def repository_start_log(worktree: Worktree, executed_at: datetime) -> Json:
         "hookCommands": list(hook.commands),
         **_output_fields(hook.output, hook.exit_code, executed_at),
     }
+
+
+def with_failing_start_hook(repo: RepositorySeed) -> RepositorySeed:
+    """Return `repo` with a start hook whose last command fails (exit code 1).
+
+    The output runs up to that command, then says it failed, the way the
+    shell's `set -e` would stop the script there.
+    """
+    hook = repo.start_hook
+    last = hook.commands[-1] if hook.commands else "true"
+    prompt = f"$ {last}\n"
+    before = hook.output.rsplit(prompt, 1)[0]
+    output = f"{before}{prompt}error: `{last}` exited with status 1\n"
+    return replace(repo, start_hook=replace(hook, output=output, exit_code=1))

@@ -49,6 +49,24 @@ class Message:
 
 
 @dataclass
+class PendingPlan:
+    """A plan the agent showed and waits to have approved (`awaitingInput`).
+
+    It is data, not a paused task, so it outlives a sleep: after the wake the
+    chat still waits for the reply.
+    """
+
+    request: Message
+    """The message that asked for the plan."""
+    question_id: str
+    """The tool call id of the approval request, which the reply resolves."""
+    started: float
+    """Monotonic time the turn began, for the duration of its final result."""
+    feedback: list[str] = field(default_factory=list[str])
+    """The user's replies that asked for changes, oldest first."""
+
+
+@dataclass
 class Chat:
     """One conversation with one agent inside a workspace."""
 
@@ -69,15 +87,23 @@ class Chat:
     current: Message | None = None
     activity: int = field(default_factory=next_activity)
     worker: anyio.CancelScope | None = None
+    pending: PendingPlan | None = None
+    """The plan waiting for the user's reply; the turn is not over meanwhile."""
+
+    @property
+    def awaiting_input(self) -> bool:
+        """What the engine calls `awaitingInput`: the agent waits for a reply."""
+        return self.pending is not None and not self.processing
 
     @property
     def busy(self) -> bool:
-        """What the API calls `processing`: a turn runs or messages wait to run.
+        """What the API calls `processing`: a turn is under way or messages wait.
 
         Reporting waiting messages too keeps a chat from looking idle in the
         gap between a message's acceptance and its turn (start hooks, a queue).
+        A turn that waits for the user's reply to a plan is still under way.
         """
-        return self.processing or bool(self.queue)
+        return self.processing or bool(self.queue) or self.pending is not None
 
 
 @dataclass
@@ -178,8 +204,16 @@ class Replica:
     """Set when the first boot ends (active or error) or the replica is deleted."""
 
     def busy(self) -> bool:
-        """Tell whether any chat runs a turn or has messages waiting."""
+        """Tell whether any chat runs a turn or has messages waiting.
+
+        A chat that waits for the user's reply does no work, so it does not
+        keep the workspace from going idle.
+        """
         return any(chat.processing or chat.queue for chat in self.chats.values())
+
+    def awaiting_input(self) -> bool:
+        """Tell whether any chat waits for the user's reply to a plan."""
+        return any(chat.pending is not None for chat in self.chats.values())
 
     def worktree(self, repository_name: str) -> Worktree | None:
         """Return the worktree of a repository, by full name."""

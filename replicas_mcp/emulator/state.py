@@ -4,6 +4,9 @@ All mutations happen on the event loop, so no locks are needed: a handler that
 does not await sees and leaves a consistent state. Timers (boot, wake, idle) and
 agent turns run as background tasks in the app's lifespan task group, each in
 its own cancel scope so that sleep, delete and chat deletion can stop them.
+
+A plan-mode turn stops at an approval request and leaves a `PendingPlan` on its
+chat; the chat's next message is the reply, which resumes the same turn.
 """
 
 import itertools
@@ -18,11 +21,16 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from .agent import TurnScript, chat_title, plan_turn
+from .agent import PlanAnswer, TurnScript, chat_title, is_approval, plan_turn
 from .clock import format_timestamp, parse_timestamp, utc_now
 from .config import EmulatorConfig
 from .errors import ApiError, bad_request, conflict, not_found
-from .hooks import environment_start_log, repository_start_log, warm_hook_logs
+from .hooks import (
+    environment_start_log,
+    repository_start_log,
+    warm_hook_logs,
+    with_failing_start_hook,
+)
 from .large import build_large_replicas
 from .records import (
     ACTIVE,
@@ -35,6 +43,7 @@ from .records import (
     Chat,
     HistoryRecord,
     Message,
+    PendingPlan,
     Replica,
     Sender,
     Worktree,
@@ -43,10 +52,11 @@ from .records import (
 from .seed import (
     EnvironmentSeed,
     OrganizationSeed,
+    RepositorySeed,
     build_organization,
     environment_repositories,
 )
-from .transcripts import RawEvent, renderer_for
+from .transcripts import RawEvent, Renderer, renderer_for
 from .validation import ChatInput, CreateInput, MessageInput, SendInput
 from .views import engine_chat, engine_repo
 
@@ -133,6 +143,20 @@ class EmulatorState:
         replica = self._replicas.get(replica_id)
         return 0 if replica is None else replica.hub.subscriber_count
 
+    def drop_streams(self, replica_id: str) -> int:
+        """Cut a replica's open event streams and return how many there were.
+
+        Only the connections go: the engine keeps running, turns go on, and
+        what it emits until a client reconnects is not replayed (A20).
+        """
+        replica = self._replicas.get(replica_id)
+        return 0 if replica is None else replica.hub.close_all()
+
+    def chats_awaiting_input(self, replica_id: str) -> list[str]:
+        """Return the ids of a replica's chats that wait for the user's reply."""
+        replica = self._replicas[replica_id]
+        return [chat.id for chat in replica.chats.values() if chat.awaiting_input]
+
     def close_all_streams(self) -> None:
         """End every open event stream, e.g. before the server shuts down."""
         for replica in self._replicas.values():
@@ -148,7 +172,11 @@ class EmulatorState:
 
         now = utc_now()
         worktrees = [
-            Worktree(repo, branch=f"replicas/{request.name}", files=dict(repo.files))
+            Worktree(
+                self._configured(repo),
+                branch=f"replicas/{request.name}",
+                files=dict(repo.files),
+            )
             for repo in environment_repositories(org, environment)
         ]
         replica = Replica(
@@ -177,6 +205,14 @@ class EmulatorState:
         self._spawn(replica, self._boot, replica, self.config.boot_delay)
         logger.info("Created replica %s (%s)", replica.id, replica.name)
         return replica
+
+    def _configured(self, repo: RepositorySeed) -> RepositorySeed:
+        """Apply `failing_start_hooks` to a repository checked out in a replica."""
+        failing = self.config.failing_start_hooks
+        short_name = repo.name.rsplit("/", 1)[-1]
+        if repo.name in failing or short_name in failing:
+            return with_failing_start_hook(repo)
+        return repo
 
     def _resolve_environment(
         self, org: OrganizationSeed, request: CreateInput
@@ -378,7 +414,10 @@ class EmulatorState:
         replica.start_hook_logs = logs
         replica.hooks_running = False
         replica.hooks_completed = True
-        hub.publish("hooks.completed", {"running": False, "completed": True})
+        # A failed hook still ends the hook run; the agent starts all the same.
+        failed = any(log["exitCode"] != 0 for log in logs)
+        outcome = "hooks.failed" if failed else "hooks.completed"
+        hub.publish(outcome, {"running": False, "completed": True})
         hub.publish("repo.status.changed", {"repos": _repos(replica)})
 
     async def _watch_idle(self, replica: Replica) -> None:
@@ -451,7 +490,11 @@ class EmulatorState:
             replica.hub.publish("chat.deleted", {"chatId": chat_id})
 
     def send_message(self, replica: Replica, request: SendInput) -> Json:
-        """Deliver, queue or park a message; return the §5.7 response body."""
+        """Deliver, queue or park a message; return the §5.7 response body.
+
+        A chat that waits for the reply to a plan takes the message as that
+        reply at once (`sent`), not behind the waiting turn.
+        """
         if replica.status == ERROR:
             raise conflict("Workspace is in error state", replica.error_message)
 
@@ -572,13 +615,27 @@ class EmulatorState:
         if not message.announced:
             self._announce_turn(replica, chat, message, queued=False, position=0)
 
+        pending = chat.pending
+        if pending is not None:
+            await self._take_reply(replica, chat, pending, message)
+            return
+
         self._start_turn(replica, chat, message)
+        await self._carry(replica, chat, self._narrate(replica, chat, message))
+
+    async def _carry(
+        self, replica: Replica, chat: Chat, narration: Awaitable[None]
+    ) -> None:
+        """Narrate a turn, then end it, or wait when it stopped to ask the user."""
         completed = False
         try:
-            await self._narrate(replica, chat, message)
+            await narration
             completed = True
         finally:
-            self._end_turn(replica, chat, completed)
+            if completed and chat.pending is not None:
+                self._wait_for_reply(replica, chat)
+            else:
+                self._end_turn(replica, chat, completed)
 
     def _start_turn(self, replica: Replica, chat: Chat, message: Message) -> None:
         chat.processing = True
@@ -594,6 +651,15 @@ class EmulatorState:
         replica.hub.publish("chat.updated", {"chat": engine_chat(chat)})
         payload = {"chatId": chat.id, "messageId": message.id}
         replica.hub.publish("chat.turn.started", payload)
+
+    def _wait_for_reply(self, replica: Replica, chat: Chat) -> None:
+        # The turn goes on (processing stays true) but the agent does nothing:
+        # the idle timer runs from here.
+        chat.processing = False
+        chat.current = None
+        chat.updated_at = utc_now()
+        self._touch(replica)
+        replica.hub.publish("chat.updated", {"chat": engine_chat(chat)})
 
     def _end_turn(self, replica: Replica, chat: Chat, completed: bool) -> None:
         chat.processing = False
@@ -616,15 +682,76 @@ class EmulatorState:
             plan_mode=message.plan_mode,
             turn_number=len(replica.history),
         )
-        model = chat.model or replica.model or DEFAULT_MODELS.get(chat.provider, "")
-        renderer = renderer_for(chat.provider, chat.thread_id or "", model)
-        step_delay = self.config.turn_step_delay
         started = time.monotonic()
 
+        renderer = self._renderer(replica, chat)
         self._emit(replica, chat, renderer.user(message.text, message.images))
+        await self._perform(replica, chat, renderer, script, started)
+        if script.question is not None:
+            chat.pending = PendingPlan(message, script.question.call_id, started)
+
+    async def _take_reply(
+        self, replica: Replica, chat: Chat, pending: PendingPlan, reply: Message
+    ) -> None:
+        """Resume the waiting turn with the user's reply to its plan.
+
+        Once taken, the reply is the turn's: an interruption now loses both,
+        like any running turn.
+        """
+        chat.pending = None
+        chat.processing = True
+        chat.current = reply
+        chat.updated_at = utc_now()
+        chat.last_message_text = reply.text
+        self._touch(replica)
+        replica.hub.publish("chat.updated", {"chat": engine_chat(chat)})
+
+        narration = self._follow_reply(replica, chat, pending, reply.text)
+        await self._carry(replica, chat, narration)
+
+    async def _follow_reply(
+        self, replica: Replica, chat: Chat, pending: PendingPlan, reply: str
+    ) -> None:
+        """Carry out an approved plan, or plan again after feedback and wait."""
+        approved = is_approval(reply)
+        feedback = pending.feedback if approved else [*pending.feedback, reply]
+        request = pending.request
+        script = plan_turn(
+            replica.worktrees,
+            replica.name,
+            request.text,
+            plan_mode=not approved,
+            turn_number=len(replica.history),
+            feedback=feedback,
+        )
+        script = script.answering(PlanAnswer(pending.question_id, approved, reply))
+
+        renderer = self._renderer(replica, chat)
+        await self._perform(replica, chat, renderer, script, pending.started)
+        if script.question is not None:
+            question_id = script.question.call_id
+            chat.pending = PendingPlan(request, question_id, pending.started, feedback)
+
+    def _renderer(self, replica: Replica, chat: Chat) -> Renderer:
+        model = chat.model or replica.model or DEFAULT_MODELS.get(chat.provider, "")
+        return renderer_for(chat.provider, chat.thread_id or "", model)
+
+    async def _perform(
+        self,
+        replica: Replica,
+        chat: Chat,
+        renderer: Renderer,
+        script: TurnScript,
+        started: float,
+    ) -> None:
+        """Narrate a script's steps; close the transcript unless it asks the user."""
+        step_delay = self.config.turn_step_delay
         for step in script.steps:
             await anyio.sleep(step_delay)
             self._emit(replica, chat, renderer.step(step))
+
+        if script.question is not None:
+            return
 
         await anyio.sleep(step_delay)
         elapsed_ms = int((time.monotonic() - started) * 1000)
@@ -656,7 +783,8 @@ class EmulatorState:
         return True
 
     def _after_turns(self, replica: Replica) -> None:
-        if replica.busy() or replica.status != ACTIVE:
+        # A chat that waits for the user's reply has not finished its turn.
+        if replica.busy() or replica.awaiting_input() or replica.status != ACTIVE:
             return
 
         policy = replica.lifecycle_policy

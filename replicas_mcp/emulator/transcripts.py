@@ -4,6 +4,10 @@ Claude chats get the Claude Code shape and Codex chats the Codex shape. Cursor,
 OpenCode and Pi chats use their own event type names (`cursor-*`, `opencode-*`,
 `pi-*`) around Claude-style payloads; an unknown provider (only possible with
 `strict_enums=False`) gets `<provider>-*` types with the same payloads.
+
+A plan waiting for approval is an open tool call: Claude's `ExitPlanMode`
+tool use, Codex's `update_plan` function call (the others: an `ExitPlanMode`
+tool event without a result). The user's reply later arrives as its result.
 """
 
 import difflib
@@ -11,13 +15,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .agent import Said, Step, Thought, ToolUse, TurnScript
+from .agent import AskApproval, PlanAnswer, Said, Step, Thought, ToolUse, TurnScript
 
 Json = dict[str, Any]
 RawEvent = tuple[str, Json]
 """An AgentEvent without its timestamp: `(type, payload)`."""
 
 _CLAUDE_TOOLS = {"read": "Read", "edit": "Edit", "write": "Write", "shell": "Bash"}
+_PLAN_TOOL = "ExitPlanMode"
 _NATIVE_TYPES = {
     "cursor": {
         "user": "cursor-task",
@@ -122,6 +127,11 @@ class ClaudeRenderer:
             return [self._assistant({"type": "thinking", "text": step.text})]
         if isinstance(step, Said):
             return [self._assistant({"type": "text", "text": step.text})]
+        if isinstance(step, AskApproval):
+            return [self._assistant(_plan_tool_use(step))]
+        if isinstance(step, PlanAnswer):
+            message = {"role": "user", "content": [_plan_tool_result(step)]}
+            return [("claude-user", self._payload("user", message))]
 
         name = _CLAUDE_TOOLS[step.kind]
         use: Json = {"type": "tool_use", "id": step.call_id, "name": name}
@@ -167,6 +177,17 @@ class CodexRenderer:
             content = [{"type": "output_text", "text": step.text}]
             item = {"type": "message", "role": "assistant", "content": content}
             return [("response_item", item)]
+        if isinstance(step, AskApproval):
+            return [("response_item", _update_plan_call(step))]
+        if isinstance(step, PlanAnswer):
+            code = 0 if step.approved else 1
+            output = {"output": step.note, "metadata": {"exit_code": code}}
+            result = {
+                "type": "function_call_output",
+                "call_id": step.call_id,
+                "output": json.dumps(output),
+            }
+            return [("response_item", result)]
         if step.kind in ("edit", "write"):
             return self._patch(step)
 
@@ -234,6 +255,10 @@ class NativeRenderer:
             return [self._event("thinking", "assistant", _thinking(step.text))]
         if isinstance(step, Said):
             return [self._event("text", "assistant", _text(step.text))]
+        if isinstance(step, AskApproval):
+            return [self._event("tool", "assistant", _plan_tool_use(step))]
+        if isinstance(step, PlanAnswer):
+            return [self._event("tool", "user", _plan_tool_result(step))]
 
         use: Json = {
             "type": "tool_use",
@@ -266,6 +291,38 @@ def renderer_for(provider: str, thread_id: str, model: str) -> Renderer:
     if provider == "codex":
         return CodexRenderer()
     return NativeRenderer(provider)
+
+
+def _plan_tool_use(step: AskApproval) -> Json:
+    return {
+        "type": "tool_use",
+        "id": step.call_id,
+        "name": _PLAN_TOOL,
+        "input": {"plan": step.plan},
+    }
+
+
+def _plan_tool_result(step: PlanAnswer) -> Json:
+    # A reply that asks for changes comes back as a refused tool call.
+    return {
+        "type": "tool_result",
+        "tool_use_id": step.call_id,
+        "content": step.note,
+        "is_error": not step.approved,
+    }
+
+
+def _update_plan_call(step: AskApproval) -> Json:
+    # Codex has no approval tool; its plan tool carries the steps, and the call
+    # stays without output until the user replies.
+    plan = [{"step": text, "status": "pending"} for text in step.steps]
+    arguments = {"explanation": step.plan, "plan": plan}
+    return {
+        "type": "function_call",
+        "call_id": step.call_id,
+        "name": "update_plan",
+        "arguments": json.dumps(arguments),
+    }
 
 
 def _text(text: str) -> Json:

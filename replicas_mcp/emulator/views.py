@@ -224,7 +224,7 @@ def engine_chat(chat: Chat) -> Json:
         "updatedAt": format_timestamp(chat.updated_at),
         "processing": chat.busy,
         "parentChatId": chat.parent_chat_id,
-        "awaitingInput": False,
+        "awaitingInput": chat.awaiting_input,
         "lastMessageText": chat.last_message_text,
     }
 

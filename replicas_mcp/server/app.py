@@ -5,9 +5,11 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.types import Resource
 from pydantic import ValidationError
 
@@ -16,20 +18,30 @@ from ..api import ReplicasClient
 from ..config import Settings
 from ..errors import ReplicasError
 from .completions import register_completions
+from .live import Watchers
 from .prompts import register_prompts
 from .resources import STATUS_URI, register_resources
 from .schemas import outline, portable
 from .state import AppState
+from .subscriptions import register_subscriptions
 from .tools import ALL_TOOLS, ToolSpec
 
 logger = logging.getLogger(__name__)
 
 INSTRUCTIONS = """\
 Delegate coding tasks to Replicas cloud agents. list_repositories, then \
-create_replica with a clear task. Follow it with get_replica until no chat is \
-processing, then review: get_history for what the agent said, get_diff for what \
-it changed (stat first, then patch), get_hooks if setup failed. send_message \
-continues in the same replica. Big answers are paged: follow next_offset."""
+create_replica with a clear task. Follow it with wait_for_replicas (up to a \
+minute per call), then review: get_history for what the agent said, get_diff for \
+what it changed (stat first, then patch), get_hooks if setup failed. \
+send_message continues in the same replica. Big answers are paged: follow \
+next_offset. Reading a sleeping replica wakes it; list_replicas does not."""
+
+READ_ONLY_INSTRUCTIONS = """\
+Follow and review work of Replicas cloud agents (this server cannot start or \
+change any). list_replicas, then get_replica for a replica's state; \
+wait_for_replicas waits for progress; get_history, get_diff and get_hooks show \
+what the agent said, changed and ran. Big answers are paged: follow \
+next_offset. Reading a sleeping replica wakes it; list_replicas does not."""
 
 RECENT_REPLICAS = 20
 
@@ -45,15 +57,22 @@ class ReplicasServer(MCPServer[AppState]):
     def __init__(
         self,
         *,
+        bus: InMemorySubscriptionBus,
         client: ReplicasClient,
         owns_client: bool,
         tools: list[Tool],
         withheld: dict[str, str],
+        instructions: str,
     ) -> None:
         @asynccontextmanager
         async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
             try:
-                yield AppState(client=client)
+                async with anyio.create_task_group() as task_group:
+                    watchers = Watchers(client, task_group)
+                    yield AppState(client=client, watchers=watchers)
+                    # Event streams live as long as someone watches; at
+                    # shutdown nobody does any more.
+                    task_group.cancel_scope.cancel()
             finally:
                 # The client reconnects lazily, so a later session can reuse it.
                 if owns_client:
@@ -63,10 +82,11 @@ class ReplicasServer(MCPServer[AppState]):
             "replicas",
             title="Replicas",
             version=__version__,
-            instructions=INSTRUCTIONS,
+            instructions=instructions,
             lifespan=lifespan,
             log_level="WARNING",
             tools=tools,
+            subscriptions=bus,
         )
         self.client = client
         self._withheld = withheld
@@ -143,15 +163,20 @@ def build_server(
     """
     settings = settings or Settings()
     offered, withheld = select_tools(settings)
+    writes = any(spec.writes for spec in offered)
+    bus = InMemorySubscriptionBus()
     server = ReplicasServer(
+        bus=bus,
         client=client or ReplicasClient.from_settings(settings),
         owns_client=client is None,
         tools=[_tool(spec) for spec in offered],
         withheld=withheld,
+        instructions=INSTRUCTIONS if writes else READ_ONLY_INSTRUCTIONS,
     )
     register_resources(server)
-    register_prompts(server)
+    register_prompts(server, can_create="create_replica" not in withheld)
     register_completions(server, server.client)
+    register_subscriptions(server, bus)
     return server
 
 

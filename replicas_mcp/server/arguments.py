@@ -28,11 +28,9 @@ class ImageInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    data: Annotated[str | None, Field(description="Base64, or a data: URI.")] = None
-    media_type: Annotated[
-        str | None, Field(description="image/png, jpeg, gif or webp.")
-    ] = None
-    url: Annotated[str | None, Field(description="Or an http(s) URL.")] = None
+    data: Annotated[str | None, Field(description="Base64 or data: URI.")] = None
+    media_type: Annotated[str | None, Field(description="image/png, jpeg, ...")] = None
+    url: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -65,6 +63,24 @@ def uuid_text(value: str) -> str | None:
         return str(uuid.UUID(value.strip()))
     except ValueError:
         return None
+
+
+def optional_uuid(value: str | None, *, field: str) -> str | None:
+    """A blank optional id is not given; any other must be a UUID."""
+    text = optional_text(value)
+    return None if text is None else required_uuid(text, field=field)
+
+
+def required_uuid(value: str, *, field: str) -> str:
+    canonical = uuid_text(value)
+    if canonical is None:
+        msg = (
+            f"{field} {shown(value)} is not an id (ids are UUIDs); "
+            "list_repositories shows the ones you can use"
+        )
+        raise ToolError(msg)
+
+    return canonical
 
 
 def is_uuid(value: str) -> bool:

@@ -14,14 +14,7 @@ CHARS_PER_TOKEN = 4
 DEFAULT_TOKENS = 8_000
 MAX_TOKENS = 20_000
 
-MaxTokens = Annotated[
-    int,
-    Field(
-        ge=500,
-        le=MAX_TOKENS,
-        description="Answer size budget, in tokens.",
-    ),
-]
+MaxTokens = Annotated[int, Field(ge=500, le=MAX_TOKENS)]
 
 
 def chars(tokens: int) -> int:

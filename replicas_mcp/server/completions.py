@@ -12,9 +12,11 @@ from mcp.types import (
 from ..api import ReplicasClient
 from ..errors import ReplicasError
 from . import arguments
+from .live import status_without_waking
 from .state import AppState
 
 MAX_VALUES = 100
+CODING_AGENTS = ("claude", "codex", "cursor", "opencode", "pi")
 
 
 def register_completions(server: MCPServer[AppState], client: ReplicasClient) -> None:
@@ -31,6 +33,11 @@ def register_completions(server: MCPServer[AppState], client: ReplicasClient) ->
                 values = await _replica_ids(client, argument.value)
             elif argument.name == "chat_id":
                 values = await _chat_ids(client, argument.value, context)
+            elif argument.name == "repository":
+                repositories = await client.list_repositories()
+                values = [r.name for r in repositories if argument.value in r.name]
+            elif argument.name == "agent":
+                values = [a for a in CODING_AGENTS if a.startswith(argument.value)]
             else:
                 return None
         except ReplicasError:
@@ -58,6 +65,10 @@ async def _chat_ids(
 ) -> list[str]:
     replica_id = ((context and context.arguments) or {}).get("replica_id", "")
     if not arguments.is_uuid(replica_id):
+        return []
+
+    # Listing chats wakes a sleeping replica: not worth it for a hint.
+    if await status_without_waking(client, replica_id) != "active":
         return []
 
     chats = await client.list_chats(replica_id)

@@ -22,6 +22,9 @@ class FilePatch:
 def split(repository: str, diff: str) -> list[FilePatch]:
     """Cut a `git diff` into one section per file, with line counts."""
     starts = [m.start() for m in re.finditer(r"^diff --git ", diff, re.MULTILINE)]
+    if not starts:
+        return []
+
     bounds = zip(starts, [*starts[1:], len(diff)], strict=True)
     return [_file_patch(repository, diff[start:end]) for start, end in bounds]
 

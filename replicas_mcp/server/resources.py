@@ -13,6 +13,7 @@ from ..api import ReplicasClient
 from . import arguments, budget
 from .failures import resource_errors
 from .state import AppState
+from .status import observe
 from .transcript import entry
 
 STATUS_URI = "replicas://replica/{replica_id}"
@@ -20,8 +21,9 @@ DIFFS_URI = "replicas://replica/{replica_id}/diffs"
 HISTORY_URI = "replicas://replica/{replica_id}/chats/{chat_id}/history"
 HOOKS_URI = "replicas://replica/{replica_id}/hooks"
 
-# Resources are read whole, so text ones stop at the hard cap of a tool answer.
-TEXT_LIMIT = budget.chars(budget.MAX_TOKENS)
+# Resources are read whole, so text ones stop at the hard cap of a tool answer,
+# less room for the escaping JSON adds on the wire.
+TEXT_LIMIT = budget.chars(budget.MAX_TOKENS) * 9 // 10
 HISTORY_EVENTS = 500
 
 
@@ -43,10 +45,20 @@ def register_resources(mcp: MCPServer[AppState]) -> None:
 async def replica_status(replica_id: str, ctx: Context[AppState]) -> dict[str, Any]:
     """A replica's status, chats, branches and change counts, as JSON."""
     uri = STATUS_URI.format(replica_id=replica_id)
+    app = ctx.request_context.lifespan_context
+    watcher = app.watchers.get(replica_id)
     with resource_errors(uri, replica_id=replica_id):
-        details = await _client(ctx).get_replica(_checked(replica_id))
+        details, state, _ = await observe(
+            app.client, _checked(replica_id), live=watcher.live if watcher else None
+        )
 
-    return details.model_dump(mode="json", exclude_none=True)
+    body = details.model_dump(mode="json", exclude_none=True, exclude={"environment"})
+    body["state"] = {
+        "name": state.name,
+        "detail": state.detail,
+        "next": state.next_call,
+    }
+    return body
 
 
 async def replica_diffs(replica_id: str, ctx: Context[AppState]) -> str:
@@ -76,7 +88,8 @@ async def replica_diffs(replica_id: str, ctx: Context[AppState]) -> str:
             parts.append(f"# repository: {repository}\n")
         parts.append(diff if diff.endswith("\n") else diff + "\n")
 
-    return "".join(parts)
+    more = f"get_diff(replica_id='{details.id}', mode='patch') pages through all"
+    return _head("".join(parts), TEXT_LIMIT, more)
 
 
 async def chat_history(replica_id: str, chat_id: str, ctx: Context[AppState]) -> str:
@@ -92,15 +105,15 @@ async def chat_history(replica_id: str, chat_id: str, ctx: Context[AppState]) ->
             f"{uri}: the replica is asleep and waking; retry in 30-90 s"
         )
 
-    lines = [f"# chat {chat_id}: {history.total} events, oldest first"]
-    if history.has_more:
-        lines.append("# older events left out; get_history pages through all")
-    for event in history.events:
-        item = entry(event)
-        stamp = event.timestamp.strftime("%H:%M:%S")
-        lines.append(f"[{stamp}] {item.role} {item.kind}: {item.text}")
-
-    return _capped("\n".join(lines) + "\n")
+    header = f"# chat {chat_id}: {history.total} events, newest last\n"
+    lines = [
+        f"[{event.timestamp:%H:%M:%S}] {item.role} {item.kind}: {item.text}\n"
+        for event, item in ((event, entry(event)) for event in history.events)
+    ]
+    body = _tail("".join(lines), TEXT_LIMIT - len(header))
+    if len(body) < sum(map(len, lines)) or history.has_more:
+        header += "# older events left out; get_history(offset=...) reads them all\n"
+    return header + body
 
 
 async def hook_logs(replica_id: str, ctx: Context[AppState]) -> str:
@@ -109,22 +122,43 @@ async def hook_logs(replica_id: str, ctx: Context[AppState]) -> str:
     with resource_errors(uri, replica_id=replica_id):
         logs = await _client(ctx).get_hooks(_checked(replica_id))
 
+    runs = [
+        (phase, log)
+        for phase, entries in (("warm", logs.warm_hooks), ("start", logs.start_hooks))
+        for log in entries
+    ]
+    share = TEXT_LIMIT // max(1, len(runs))
     parts: list[str] = []
-    for phase, entries in (("warm", logs.warm_hooks), ("start", logs.start_hooks)):
-        for log in entries:
-            state = "timed out" if log.timed_out else f"exit {log.exit_code}"
-            parts.append(f"## {phase} hook {log.hook_name} ({state})\n{log.output}\n")
+    for phase, log in runs:
+        state = "timed out" if log.timed_out else f"exit {log.exit_code}"
+        output = _tail(log.output, share)
+        cut = (
+            " (earlier lines left out; get_hooks pages back)"
+            if output != log.output
+            else ""
+        )
+        parts.append(f"## {phase} hook {log.hook_name} ({state}){cut}\n{output}\n")
 
-    return _capped("".join(parts))
+    return "".join(parts)
 
 
-def _capped(text: str) -> str:
-    """Keep the end, where the news is, when a text exceeds the cap."""
-    if len(text) <= TEXT_LIMIT:
+def _head(text: str, limit: int, more: str) -> str:
+    """The start of `text` in whole lines, with `more` saying how to get the rest."""
+    if budget.encoded_len(text) <= limit:
         return text
 
-    note = f"[... {len(text) - TEXT_LIMIT} earlier characters left out]\n"
-    return note + text[-TEXT_LIMIT:]
+    head = budget.head_that_fits(text, limit - len(more) - 40)
+    return head + f"[... {len(text) - len(head)} more characters: {more}]\n"
+
+
+def _tail(text: str, limit: int) -> str:
+    """The end of `text` in whole lines (failures and results are at the end)."""
+    if budget.encoded_len(text) <= limit:
+        return text
+
+    reversed_lines = "".join(reversed(text.splitlines(keepends=True)))
+    kept = budget.head_that_fits(reversed_lines, limit)
+    return "".join(reversed(kept.splitlines(keepends=True)))
 
 
 def _client(ctx: Context[AppState]) -> ReplicasClient:

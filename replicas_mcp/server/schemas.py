@@ -11,7 +11,8 @@ from typing import Any, cast
 
 Schema = dict[str, Any]
 
-_DROPPED_KEYS = {"title", "$defs"}
+# `additionalProperties: false` only restates what validation enforces anyway.
+_DROPPED_KEYS = {"title", "$defs", "additionalProperties"}
 
 
 def portable(schema: Schema) -> Schema:
@@ -21,7 +22,7 @@ def portable(schema: Schema) -> Schema:
 
 
 def outline(schema: Schema) -> Schema:
-    """A portable output schema cut to its top level.
+    """A portable output schema cut to its top-level fields.
 
     Hosts pay for every tools/list byte in every conversation, and a model
     reads the answer, not its schema: nested objects are described only as
@@ -38,7 +39,7 @@ def _cut(node: Any, depth: int) -> Any:
         return node
 
     schema = cast(Schema, node)
-    if depth >= 2 and schema.get("type") == "object":
+    if depth >= 1 and schema.get("type") == "object":
         return {"type": "object"}
 
     return {

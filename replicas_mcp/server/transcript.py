@@ -17,6 +17,8 @@ class Entry:
     kind: str
     text: str
     tool: str | None = None
+    target: str | None = None
+    """For a tool call, what it works on: a command, a file, a pattern."""
 
 
 def entry(event: HistoryEvent) -> Entry:
@@ -41,7 +43,7 @@ def _claude_message(role: str, payload: Json) -> Entry:
     message = _dict(payload.get("message"))
     blocks = [_dict(b) for b in _list(message.get("content"))]
     parts: list[str] = []
-    kind, tool = "text", None
+    kind, tool, target = "text", None, None
     for block in blocks:
         block_type = block.get("type")
         if block_type == "text":
@@ -51,6 +53,7 @@ def _claude_message(role: str, payload: Json) -> Entry:
             parts.append(str(block.get("thinking") or block.get("text") or ""))
         elif block_type == "tool_use":
             kind, tool = "tool_call", str(block.get("name", ""))
+            target = _target(block.get("input"))
             parts.append(f"{tool} {_compact(block.get('input'))}")
         elif block_type == "tool_result":
             kind, role = "tool_result", "tool"
@@ -61,7 +64,7 @@ def _claude_message(role: str, payload: Json) -> Entry:
     if payload.get("parent_tool_use_id"):
         role = f"sub-agent {role}"
 
-    return Entry(role, kind, "\n".join(p for p in parts if p), tool)
+    return Entry(role, kind, "\n".join(p for p in parts if p), tool, target)
 
 
 def _claude_result(payload: Json) -> Entry:
@@ -92,12 +95,29 @@ def _codex_item(payload: Json) -> Entry:
     if kind in ("function_call", "custom_tool_call"):
         name = str(payload.get("name", ""))
         arguments = payload.get("arguments", payload.get("input", ""))
-        return Entry("assistant", "tool_call", f"{name} {arguments}", name)
+        try:
+            target = _target(json.loads(arguments))
+        except (TypeError, ValueError):
+            target = None
+        return Entry("assistant", "tool_call", f"{name} {arguments}", name, target)
 
     if kind in ("function_call_output", "custom_tool_call_output"):
         return Entry("tool", "tool_result", _tool_output(payload.get("output")))
 
     return Entry("agent", "event", f"response_item {_compact(payload)}")
+
+
+def _target(arguments: Any) -> str | None:
+    """The part of a tool call's input that says what it touches."""
+    inputs = _dict(arguments)
+    for key in ("command", "cmd", "file_path", "path", "pattern", "url", "description"):
+        value = inputs.get(key)
+        if isinstance(value, list):
+            value = " ".join(str(part) for part in cast(list[Any], value))
+        if value:
+            return str(value)[:100]
+
+    return None
 
 
 def _tool_output(content: Any) -> str:

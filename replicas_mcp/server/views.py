@@ -29,6 +29,12 @@ def answer(view: View, summary: str, *, next_calls: list[str] | None = None) -> 
     )
 
 
+def call(tool: str, **arguments: object) -> str:
+    """A suggested call as text; unset (None) arguments are left out."""
+    given = ", ".join(f"{k}={v!r}" for k, v in arguments.items() if v is not None)
+    return f"{tool}({given})"
+
+
 class ChatView(BaseModel):
     id: str
     agent: str
@@ -58,9 +64,12 @@ class ReplicaSummary(View):
 
 
 class ReplicaView(ReplicaSummary):
+    state: str | None = None
+    state_detail: str | None = None
     agent: str | None = None
     waking: bool | None = None
     chats: list[ChatView] | None = None
+    more_chats: int | None = None
     repos: list[RepoView] | None = None
     environment: dict[str, Any] | None = None
 
@@ -77,21 +86,34 @@ def replica_summary(replica: Replica) -> ReplicaSummary:
     )
 
 
+# A replica's view lists this many chats, most recently active first.
+CHATS_SHOWN = 20
+
+
 def replica_view(details: ReplicaDetails) -> ReplicaView:
     summary = replica_summary(details)
-    chats = None if details.chats is None else [chat_view(c) for c in details.chats]
+    chats = None
+    if details.chats is not None:
+        chats = [chat_view(c) for c in newest_first(details.chats)]
     repos = None
     if details.repository_statuses is not None:
         repos = [repo_view(status) for status in details.repository_statuses]
 
+    more_chats = len(chats) - CHATS_SHOWN if chats else 0
     return ReplicaView(
         **summary.model_dump(),
         agent=details.coding_agent,
         waking=details.waking or None,
-        chats=chats,
+        chats=chats[:CHATS_SHOWN] if chats else chats,
+        more_chats=more_chats if more_chats > 0 else None,
         repos=repos,
         environment=details.environment,
     )
+
+
+def newest_first(chats: list[Chat]) -> list[Chat]:
+    """Busy chats first, then by last activity."""
+    return sorted(chats, key=lambda c: (c.processing, c.updated_at), reverse=True)
 
 
 def chat_view(chat: Chat) -> ChatView:
@@ -129,12 +151,16 @@ def describe_replica(view: ReplicaSummary) -> str:
 def describe_details(view: ReplicaView) -> str:
     """A few lines on what the replica is doing and what it changed."""
     lines = [describe_replica(view)]
+    if view.state:
+        lines.append(f"State: {view.state} ({view.state_detail}).")
     if view.waking:
         lines.append("Waking up: live details come back in 30-90 s.")
 
     for chat in view.chats or []:
         state = "working" if chat.processing else "idle"
-        lines.append(f"chat {chat.id} ({chat.agent}, {state}): {chat.title}")
+        lines.append(f"chat {chat.id} ({chat.agent}, {state}): {chat.title[:80]}")
+    if view.more_chats:
+        lines.append(f"... {view.more_chats} older chats: list_chats shows them all")
 
     for repo in view.repos or []:
         change = (

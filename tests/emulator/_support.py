@@ -91,14 +91,24 @@ async def read_events(
 ) -> list[Json]:
     """Read the event stream until an event satisfies `until` (at most 5 s)."""
     events: list[Json] = []
+    await collect_events(client, replica_id, events, until)
+    return events
+
+
+async def collect_events(
+    client: httpx2.AsyncClient,
+    replica_id: str,
+    into: list[Json],
+    until: Callable[[Json], bool] = lambda event: False,
+) -> None:
+    """Append events to `into` as they arrive, until `until` or the stream ends."""
     with anyio.fail_after(5):
         async with client.sse(f"/v1/replica/{replica_id}/events") as source:
             async for message in source:
                 event: Json = json.loads(message.data)
-                events.append(event)
+                into.append(event)
                 if until(event):
                     break
-    return events
 
 
 def turn_finished(event: Json) -> bool:
@@ -126,3 +136,34 @@ async def wait_status(state: EmulatorState, replica_id: str, status: str) -> Non
     """Wait until a replica's stored status is `status`."""
     replica = state.find(replica_id)
     await wait_until(lambda: replica.status == status)
+
+
+def agent_events(state: EmulatorState, replica_id: str) -> list[Json]:
+    """Return a replica's history events from the state (reading it wakes none)."""
+    return [record.event for record in state.find(replica_id).history]
+
+
+def claude_blocks(events: list[Json], block_type: str) -> list[Json]:
+    """Return the content blocks of one type from Claude history events."""
+    blocks: list[Json] = []
+    for event in events:
+        content: list[Json] = event["payload"].get("message", {}).get("content", [])
+        blocks += [b for b in content if b["type"] == block_type]
+    return blocks
+
+
+def plans(events: list[Json]) -> list[Json]:
+    """Return the ExitPlanMode tool uses: the plans the agent asked about."""
+    uses = claude_blocks(events, "tool_use")
+    return [u for u in uses if u["name"] == "ExitPlanMode"]
+
+
+async def wait_for_plans(state: EmulatorState, replica_id: str, count: int) -> str:
+    """Wait until `count` plans were asked about and one waits; return its chat."""
+    await wait_until(
+        lambda: (
+            len(plans(agent_events(state, replica_id))) == count
+            and bool(state.chats_awaiting_input(replica_id))
+        )
+    )
+    return state.chats_awaiting_input(replica_id)[0]

@@ -9,11 +9,15 @@ import pytest
 from replicas_mcp.emulator import EmulatorServer
 
 from ._support import (
+    SLOW_TURNS,
     Json,
+    collect_events,
     create,
+    plans,
     read_events,
     send,
     turn_finished,
+    wait_for_plans,
     wait_idle,
     wait_status,
     wait_until,
@@ -210,3 +214,108 @@ async def test_sleep_ends_open_streams(
         await client.post(f"/v1/workspaces/{replica['id']}/sleep")
 
     assert emulator.state.open_streams(replica["id"]) == 0
+
+
+@pytest.mark.parametrize(
+    "emulator", [{"heartbeat_interval": 0.05, "turn_step_delay": 0.02}], indirect=True
+)
+async def test_pings_keep_their_interval_while_events_flow(
+    emulator: EmulatorServer, client: httpx2.AsyncClient
+) -> None:
+    """Events every 20 ms do not hold back the 50 ms `: ping` comments."""
+    replica = await create(client)
+    await wait_idle(emulator.state, replica["id"])
+    lines: list[str] = []
+
+    async def listen() -> None:
+        with anyio.fail_after(5):
+            path = f"/v1/replica/{replica['id']}/events"
+            async with client.stream("GET", path) as response:
+                async for line in response.aiter_lines():
+                    lines.append(line)
+                    if '"type":"chat.turn.completed"' in line:
+                        break
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(listen)
+        await wait_until(lambda: emulator.state.open_streams(replica["id"]) == 1)
+        await send(client, replica["id"], message="Add a test for the health check")
+
+    frames = [line for line in lines if line]
+    first_delta = next(i for i, f in enumerate(frames) if "chat.turn.delta" in f)
+    assert ": ping" in frames[first_delta:]
+    assert all(f == ": ping" or f.startswith("data: {") for f in frames)
+    assert all(f.startswith(":") for f in frames if "ping" in f and "{" not in f)
+
+
+@SLOW_TURNS
+async def test_dropped_streams_close_while_the_turn_runs_on(
+    emulator: EmulatorServer, client: httpx2.AsyncClient
+) -> None:
+    """drop_streams cuts the connections only; a reconnect gets a snapshot first."""
+    state = emulator.state
+    replica = await create(client)
+    replica_id = replica["id"]
+    await wait_idle(state, replica_id)
+    before: list[Json] = []
+    dropped = 0
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(collect_events, client, replica_id, before)
+        await wait_until(lambda: state.open_streams(replica_id) == 1)
+        await send(client, replica_id, message="Add a test for the health check")
+        await wait_until(lambda: any(e["type"] == "chat.turn.delta" for e in before))
+        dropped = state.drop_streams(replica_id)
+
+    record = state.find(replica_id)
+    assert dropped == 1
+    assert (record.status, record.busy()) == ("active", True)
+    assert "chat.turn.completed" not in [e["type"] for e in before]
+
+    after = await read_events(client, replica_id, turn_finished)
+
+    types = [e["type"] for e in after]
+    assert types[:2] == ["engine.ready", "hooks.status"]
+    assert after[1]["payload"] == {"running": False, "completed": True}
+    assert collapse(types[2:]) == TURN_ORDER[3:]
+    assert min(e["id"] for e in after) > max(e["id"] for e in before)
+    seen = [e["payload"]["event"] for e in before if e["type"] == "chat.turn.delta"]
+    assert not [e for e in after[2:] if e["payload"].get("event") in seen]
+
+
+async def test_events_missed_between_streams_are_not_replayed(
+    emulator: EmulatorServer, client: httpx2.AsyncClient
+) -> None:
+    """What happens while no stream is open stays missed; later events flow (A20)."""
+    state = emulator.state
+    replica = await create(client, "/plan Make the session TTL 24 hours")
+    replica_id = replica["id"]
+    await wait_for_plans(state, replica_id, 1)
+    after: list[Json] = []
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(read_events, client, replica_id, never)
+        await wait_until(lambda: state.open_streams(replica_id) == 1)
+        assert state.drop_streams(replica_id) == 1
+
+    await send(client, replica_id, message="Split it into two steps instead")
+    await wait_for_plans(state, replica_id, 2)
+    revised = plans([r.event for r in state.find(replica_id).history])[-1]
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(collect_events, client, replica_id, after, turn_finished)
+        await wait_until(lambda: state.open_streams(replica_id) == 1)
+        await send(client, replica_id, message="approve")
+
+    types = [e["type"] for e in after]
+    assert types[:2] == ["engine.ready", "hooks.status"]
+    assert collapse(types[2:]) == [
+        "chat.turn.accepted",
+        "chat.updated",
+        "chat.turn.delta",
+        "repo.status.changed",
+        "chat.turn.completed",
+        "chat.updated",
+    ]
+    first_delta = after[4]["payload"]["event"]["payload"]["message"]["content"][0]
+    assert first_delta["tool_use_id"] == revised["id"]

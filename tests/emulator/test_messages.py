@@ -191,24 +191,6 @@ async def test_claude_turn_has_the_claude_shape(
     assert events[-1]["payload"]["subtype"] == "success"
 
 
-async def test_plan_mode_answers_with_a_plan_and_changes_nothing(
-    emulator: EmulatorServer, client: httpx2.AsyncClient
-) -> None:
-    """A `/plan` prefix turns plan mode on, is stripped, and leaves no diff."""
-    replica = await create(client, "/plan Make the session TTL 24 hours")
-    await wait_idle(emulator.state, replica["id"])
-
-    details = await get_json(client, f"/v1/replica/{replica['id']}")
-    history = await get_json(client, f"/v1/replica/{replica['id']}/history")
-
-    status = details["replica"]["repository_statuses"][0]
-    assert status["git_diff"] == {"added": 0, "removed": 0, "full_diff": ""}
-    prompt = history["events"][0]["payload"]["message"]["content"][0]["text"]
-    assert prompt == "Make the session TTL 24 hours"
-    final = history["events"][-1]["payload"]["result"]
-    assert final.startswith("Plan for: Make the session TTL 24 hours")
-
-
 async def test_chat_titles_come_from_the_first_message(
     emulator: EmulatorServer, client: httpx2.AsyncClient
 ) -> None:

@@ -35,6 +35,7 @@ from ._support import (
     turn_finished,
     wait_idle,
     wait_status,
+    wait_until,
 )
 
 pytestmark = pytest.mark.anyio
@@ -269,11 +270,15 @@ async def exercise(emulator: EmulatorServer, call: Recorder) -> list[Json]:
         "images": [IMAGE],
     }
     await call("POST", "/v1/replica/{id}/messages", 200, path=ids, json=message)
-    await call("POST", "/v1/replica/{id}/messages", 200, path=ids, json=message)
+    # The second one leaves the chat waiting for approval of an update_plan call.
+    plan = {**message, "plan_mode": True}
+    await call("POST", "/v1/replica/{id}/messages", 200, path=ids, json=plan)
     await call("POST", "/v1/replica/{id}/messages", 400, path=ids, json={})
     unknown_chat = {"message": "x", "chat_id": "nope"}
     await call("POST", "/v1/replica/{id}/messages", 404, path=ids, json=unknown_chat)
     await wait_idle(state, replica_id)
+    await wait_until(lambda: state.chats_awaiting_input(replica_id) == [chat["id"]])
+    await call("GET", "/v1/replica/{id}/chats", 200, path=ids)
 
     history = "/v1/replica/{id}/history"
     await call("GET", history, 200, path=ids, params={"limit": 5})

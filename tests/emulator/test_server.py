@@ -65,7 +65,12 @@ def test_app_exposes_its_state() -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"api_keys": {}}, {"boot_delay": -1}, {"heartbeat_interval": 0}],
+    [
+        {"api_keys": {}},
+        {"boot_delay": -1},
+        {"heartbeat_interval": 0},
+        {"failing_start_hooks": "api"},
+    ],
 )
 def test_config_rejects_nonsense(overrides: dict[str, object]) -> None:
     """Impossible knob values fail at construction."""

@@ -6,9 +6,6 @@ import json
 import pytest
 from mcp import Client
 
-from replicas_mcp.api import ReplicasClient
-
-from ..waiting import turn_completed
 from ._helpers import UNKNOWN_ID, create, error, ok
 
 pytestmark = pytest.mark.anyio
@@ -39,16 +36,19 @@ async def test_an_id_array_sent_as_a_string_is_understood(
 
 
 async def test_numbers_and_booleans_sent_as_strings_are_understood(
-    mcp_client: Client, api: ReplicasClient
+    mcp_client: Client,
 ) -> None:
     replica = await create(mcp_client, plan_mode="true")
-    await turn_completed(api, replica["id"])
 
     page = await ok(mcp_client, "list_replicas", {"limit": "5", "page": "1"})
-    diff = await ok(mcp_client, "get_diff", {"replica_id": replica["id"]})
+    asked = await ok(
+        mcp_client,
+        "wait_for_replicas",
+        {"replica_ids": replica["id"], "until": "needs_input", "timeout": "20"},
+    )
 
     assert len(page["replicas"]) <= 5
-    assert diff["repos"] == []
+    assert asked["replicas"][0]["state"] == "needs_input"
 
 
 async def test_empty_strings_for_optional_arguments_mean_not_given(

@@ -54,14 +54,13 @@ async def test_diff_path_filter_keeps_only_matching_files(
         "get_diff",
         {"replica_id": replica_id, "mode": "files", "path": first},
     )
-    globbed = await ok(
-        mcp_client,
-        "get_diff",
-        {"replica_id": replica_id, "mode": "files", "path": "*.nothing"},
+    globbed = await mcp_client.call_tool(
+        "get_diff", {"replica_id": replica_id, "mode": "files", "path": "*.nothing"}
     )
 
     assert [f["path"] for f in filtered["files"]] == [first]
-    assert globbed["files"] == []
+    assert globbed.structured_content and globbed.structured_content["repos"] == []
+    assert "No changed file matches path='*.nothing'" in text_of(globbed)
 
 
 async def test_history_filters_by_role_and_kind(

@@ -22,18 +22,23 @@ async def _tools_json(client: Client) -> list[dict[str, Any]]:
     return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
 
 
-async def test_every_tool_has_a_title_and_all_four_hints(mcp_client: Client) -> None:
-    """A tool without explicit hints would let hosts assume the worst, or the best."""
+async def test_every_tool_has_a_title_and_its_behaviour_hints(
+    mcp_client: Client,
+) -> None:
+    """A tool without explicit hints would let hosts assume the worst, or the best.
+
+    The spec gives destructive and idempotent meaning only to tools that write,
+    so those must carry all four; read-only ones carry read-only and open-world.
+    """
     for tool in (await mcp_client.list_tools()).tools:
         hints = tool.annotations
         assert tool.title, tool.name
         assert hints is not None, tool.name
         assert hints.read_only_hint is not None, tool.name
-        assert hints.destructive_hint is not None, tool.name
-        assert hints.idempotent_hint is not None, tool.name
         assert hints.open_world_hint is True, tool.name
-        if hints.read_only_hint:
-            assert not hints.destructive_hint, tool.name
+        if not hints.read_only_hint:
+            assert hints.destructive_hint is not None, tool.name
+            assert hints.idempotent_hint is not None, tool.name
 
 
 async def test_only_delete_tools_are_destructive(mcp_client: Client) -> None:
@@ -162,7 +167,12 @@ async def test_instructions_explain_the_workflow(mcp_client: Client) -> None:
     instructions = mcp_client.instructions
 
     assert instructions is not None
-    for step in ("list_repositories", "create_replica", "get_replica", "get_diff"):
+    for step in (
+        "list_repositories",
+        "create_replica",
+        "wait_for_replicas",
+        "get_diff",
+    ):
         assert step in instructions
 
 

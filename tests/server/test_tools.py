@@ -21,6 +21,8 @@ UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 TOOLS = {
     "list_repositories",
     "create_replica",
+    "create_replicas",
+    "wait_for_replicas",
     "list_replicas",
     "get_replica",
     "delete_replica",
@@ -34,6 +36,7 @@ TOOLS = {
 }
 WRITES = {
     "create_replica",
+    "create_replicas",
     "delete_replica",
     "send_message",
     "create_chat",
@@ -182,17 +185,27 @@ async def test_send_message_continues_the_same_chat(
     assert receipt["chat_id"]
 
 
-async def test_plan_mode_yields_a_plan_and_no_diff(
-    mcp_client: Client, api: ReplicasClient
+async def test_plan_mode_asks_for_approval_before_changing_anything(
+    mcp_client: Client,
 ) -> None:
     replica = await _create(mcp_client, plan_mode=True)
-    await turn_completed(api, replica["id"])
+    target = {"replica_ids": [replica["id"]], "timeout": 20}
 
-    read = await mcp_client.read_resource(f"replicas://replica/{replica['id']}/diffs")
+    asked = await _ok(mcp_client, "wait_for_replicas", target)
+    diff_before = await _ok(mcp_client, "get_diff", {"replica_id": replica["id"]})
+    await _ok(
+        mcp_client,
+        "send_message",
+        {"replica_id": replica["id"], "message": "Approved, go ahead"},
+    )
+    done = await _ok(mcp_client, "wait_for_replicas", target | {"until": "idle"})
 
-    content = read.contents[0]
-    assert isinstance(content, TextResourceContents)
-    assert content.text == ""
+    digest = asked["replicas"][0]
+    assert digest["state"] == "needs_input" and digest["question"]
+    assert "send_message" in digest["next_call"]
+    assert diff_before["repos"] == []
+    assert done["replicas"][0]["state"] == "idle"
+    assert done["replicas"][0]["changes"]
 
 
 async def test_a_name_with_whitespace_is_refused_before_anything_is_created(

@@ -31,23 +31,21 @@ def _id_list(value: Any) -> Any:
     return value
 
 
-ReplicaId = Annotated[str, Field(description="Replica id (UUID).")]
-ChatId = Annotated[
-    str | None, Field(description="Chat id; default: latest chat of the agent.")
-]
+# Named well enough to need no description: every byte of tools/list counts.
+ReplicaId = str
+ChatId = Annotated[str | None, Field(description="Default: the latest.")]
 IdList = Annotated[list[str] | None, BeforeValidator(_id_list)]
+# Any list of words a host may send as "a,b" or "a b".
+Words = BeforeValidator(_id_list)
 CodingAgent = Annotated[
     str | None, Field(description="claude (default), codex, cursor, opencode, pi.")
 ]
 ModelName = Annotated[str | None, Field(description="Model, e.g. sonnet.")]
 PlanMode = Annotated[bool | None, Field(description="Plan only; no file changes.")]
 
-READ = ToolAnnotations(
-    read_only_hint=True,
-    destructive_hint=False,
-    idempotent_hint=True,
-    open_world_hint=True,
-)
+# The spec gives the destructive and idempotent hints meaning only for tools
+# that write, so read-only tools leave them out (tools/list is paid per byte).
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 WRITE = ToolAnnotations(
     read_only_hint=False,
     destructive_hint=False,

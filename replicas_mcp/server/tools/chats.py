@@ -6,11 +6,11 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from .. import arguments
+from .. import arguments, budget
 from ..arguments import ImageInput
 from ..failures import tool_errors
 from ..state import AppState
-from ..views import ChatView, View, answer, chat_view
+from ..views import ChatView, View, answer, call, chat_view, newest_first
 from ._common import (
     DELETE,
     READ,
@@ -37,6 +37,7 @@ class ChatList(View):
     replica_id: str
     chats: list[ChatView]
     waking: bool | None = None
+    next_offset: int | None = None
 
 
 class NewChat(ChatView, View):
@@ -59,19 +60,16 @@ _DELIVERY = {
 async def send_message(
     ctx: Context[AppState],
     replica_id: ReplicaId,
-    message: Annotated[str, Field(description="What the agent should do next.")],
+    message: Annotated[str, Field(description="The follow-up.")],
     chat_id: ChatId = None,
     plan_mode: PlanMode = None,
     images: Annotated[
-        list[ImageInput] | None, Field(description="Up to 10 images for the agent.")
+        list[ImageInput] | None, Field(description="Up to 10 images.")
     ] = None,
     model: ModelName = None,
     coding_agent: CodingAgent = None,
 ) -> Annotated[CallToolResult, Receipt]:
-    """Send a follow-up message to a replica's agent.
-
-    A busy agent queues it; a sleeping replica is woken first.
-    """
+    """Send a follow-up to a replica's agent; queued if busy, wakes a sleeper."""
     replica_id = arguments.replica_id(replica_id)
     message = arguments.message_text(message)
     chat_id = arguments.optional_text(chat_id)
@@ -99,40 +97,46 @@ async def send_message(
 
 
 async def list_chats(
-    ctx: Context[AppState], replica_id: ReplicaId
+    ctx: Context[AppState],
+    replica_id: ReplicaId,
+    offset: Annotated[int, Field(ge=0)] = 0,
 ) -> Annotated[CallToolResult, ChatList]:
-    """List a replica's chats (conversations, each with one agent)."""
+    """List a replica's chats (each a conversation with one agent), newest first."""
     replica_id = arguments.replica_id(replica_id)
     with tool_errors(replica_id=replica_id):
         result = await client_of(ctx).list_chats(replica_id)
 
-    view = ChatList(
-        replica_id=replica_id,
-        chats=[chat_view(chat) for chat in result.chats],
-        waking=result.waking or None,
-    )
+    chats = [chat_view(chat) for chat in newest_first(result.chats)]
+    view = ChatList(replica_id=replica_id, chats=[], waking=result.waking or None)
+    used, room = 0, budget.chars(budget.DEFAULT_TOKENS) // 2
+    for index in range(offset, len(chats)):
+        used += len(chats[index].model_dump_json()) + 1
+        if used > room:
+            view.next_offset = index
+            break
+        view.chats.append(chats[index])
+
     lines = [
-        f"{c.id} ({c.agent}, {'working' if c.processing else 'idle'}): {c.title}"
-        for c in view.chats
+        f"{c.id} ({c.agent}, {'working' if c.processing else 'idle'}): {c.title[:80]}"
+        for c in view.chats[:30]
     ]
     if view.waking:
         lines.append("The replica is waking; chats may be missing for a minute.")
+    more = None
+    if view.next_offset is not None:
+        lines.append(f"{len(chats) - view.next_offset} more chats.")
+        more = [call("list_chats", replica_id=replica_id, offset=view.next_offset)]
 
-    return answer(view, "\n".join(lines) or "No chats yet.")
+    return answer(view, "\n".join(lines) or "No chats yet.", next_calls=more)
 
 
 async def create_chat(
     ctx: Context[AppState],
     replica_id: ReplicaId,
-    provider: Annotated[
-        str, Field(description="Agent for the chat: claude, codex, cursor, ...")
-    ],
-    title: Annotated[str | None, Field(description="A title for the chat.")] = None,
+    provider: Annotated[str, Field(description="claude, codex, cursor, ...")],
+    title: str | None = None,
 ) -> Annotated[CallToolResult, NewChat]:
-    """Open a new chat in a replica, e.g. to have a second agent review the work.
-
-    Then send_message with its chat_id.
-    """
+    """Open a chat in a replica, e.g. for a second agent to review the work."""
     replica_id = arguments.replica_id(replica_id)
     with tool_errors(replica_id=replica_id):
         chat = await client_of(ctx).create_chat(
@@ -152,7 +156,7 @@ async def create_chat(
 async def delete_chat(
     ctx: Context[AppState],
     replica_id: ReplicaId,
-    chat_id: Annotated[str, Field(description="The chat to delete.")],
+    chat_id: str,
 ) -> Annotated[CallToolResult, DeletedChat]:
     """Delete a chat and its history; a turn it is running stops."""
     replica_id = arguments.replica_id(replica_id)

@@ -1,8 +1,10 @@
 """The diff tool: a stat, a file list, or the patch itself in pages."""
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
@@ -10,10 +12,11 @@ from .. import arguments, budget, patches
 from ..failures import tool_errors
 from ..patches import FilePatch
 from ..state import AppState
-from ..views import View, answer
+from ..views import View, answer, call
 from ._common import READ, ReplicaId, ToolSpec, client_of
 
-OVERHEAD = 1_000
+# Room kept for the summary (up to 15 file lines) and the view's own fields.
+OVERHEAD = 3_000
 TOP_FILES = 15
 
 
@@ -48,47 +51,76 @@ async def get_diff(
     replica_id: ReplicaId,
     mode: Annotated[
         Literal["stat", "files", "patch"],
-        Field(description="stat: totals; files: per-file counts; patch: the diff."),
+        Field(description="stat: totals, files: counts, patch: diff."),
     ] = "stat",
-    path: Annotated[
-        str | None, Field(description="Only files matching this glob or text.")
-    ] = None,
-    repository: Annotated[
-        str | None, Field(description="Only this repository, e.g. acme/web.")
-    ] = None,
-    offset: Annotated[
-        int, Field(ge=0, description="Where to resume (next_offset).")
-    ] = 0,
+    path: Annotated[str | None, Field(description="Glob or text the path has.")] = None,
+    repository: str | None = None,
+    offset: Annotated[int, Field(ge=0)] = 0,
     max_tokens: budget.MaxTokens = budget.DEFAULT_TOKENS,
 ) -> Annotated[CallToolResult, DiffView]:
-    """Show what a replica's agent changed: totals, a file list, or the unified
-    diff itself, paged to fit (follow next_offset).
+    """Show what a replica's agent changed: totals, files, or the patch in
+    pages (follow next_offset).
     """
     replica_id = arguments.replica_id(replica_id)
+    path = arguments.optional_text(path)
+    repository = arguments.optional_text(repository)
     with tool_errors(replica_id=replica_id):
         details = await client_of(ctx).get_replica(replica_id, include=("diffs",))
 
-    files: list[FilePatch] = []
-    for status in details.repository_statuses or []:
-        if repository and status.repository != repository.strip():
-            continue
-        if status.git_diff is not None and status.git_diff.full_diff:
-            files += patches.split(status.repository, status.git_diff.full_diff)
-    files = patches.matching(files, arguments.optional_text(path))
-
-    room = budget.chars(max_tokens) - OVERHEAD
-    view = DiffView(replica_id=replica_id, mode=mode, repos=_repo_stats(files))
+    view = DiffView(replica_id=replica_id, mode=mode, repos=[])
     if details.waking:
         view.waking = True
         return answer(view, "The replica is asleep and waking; retry in 30-90 s.")
 
+    names = [status.repository for status in details.repository_statuses or []]
+    if repository and repository not in names:
+        msg = f"replica has no repository {repository!r}; it has: {', '.join(names)}"
+        raise ToolError(msg)
+
+    changed: list[FilePatch] = []
+    for status in details.repository_statuses or []:
+        if repository in (None, status.repository) and status.git_diff is not None:
+            changed += patches.split(status.repository, status.git_diff.full_diff)
+    files = patches.matching(changed, path)
+    view.repos = _repo_stats(files)
+    if changed and not files:
+        return answer(
+            view,
+            f"No changed file matches path={path!r} ({len(changed)} files changed).",
+        )
+
+    query = _Query(replica_id, mode, path, repository, max_tokens)
+    room = budget.chars(max_tokens) - OVERHEAD
     if mode == "patch":
         labelled = len(details.repositories) > 1
-        return _patch_page(view, files, offset, room, labelled=labelled)
+        return _patch_page(view, query, files, offset, room, labelled=labelled)
     if mode == "files":
-        return _file_page(view, files, offset, room)
+        return _file_page(view, query, files, offset, room)
 
-    return _stat(view, files)
+    return _stat(view, query, files)
+
+
+@dataclass(frozen=True)
+class _Query:
+    """The caller's filters, repeated in every suggested follow-up call."""
+
+    replica_id: str
+    mode: str
+    path: str | None
+    repository: str | None
+    max_tokens: int
+
+    def next(self, mode: str, offset: int | None = None) -> str:
+        budget_ = None if self.max_tokens == budget.DEFAULT_TOKENS else self.max_tokens
+        return call(
+            "get_diff",
+            replica_id=self.replica_id,
+            mode=mode,
+            path=self.path,
+            repository=self.repository,
+            offset=offset,
+            max_tokens=budget_,
+        )
 
 
 def _repo_stats(files: list[FilePatch]) -> list[RepoStat]:
@@ -115,28 +147,29 @@ def _file_stat(file: FilePatch) -> FileStat:
     )
 
 
-def _stat(view: DiffView, files: list[FilePatch]) -> CallToolResult:
+def _file_lines(files: list[FileStat]) -> list[str]:
+    return [f"  {f.path} +{f.added} -{f.removed} ({f.status})" for f in files]
+
+
+def _stat(view: DiffView, query: _Query, files: list[FilePatch]) -> CallToolResult:
     biggest = sorted(files, key=lambda f: f.added + f.removed, reverse=True)
     view.files = [_file_stat(f) for f in biggest[:TOP_FILES]]
     lines = [
         f"{s.repository}: {s.files} files, +{s.added} -{s.removed}" for s in view.repos
     ]
-    lines += [f"  {f.path} +{f.added} -{f.removed} ({f.status})" for f in view.files]
+    lines += _file_lines(view.files)
     if len(files) > TOP_FILES:
-        lines.append(
-            f"  ... {len(files) - TOP_FILES} more files (mode=files lists all)"
-        )
+        lines.append(f"  ... {len(files) - TOP_FILES} more files (mode='files')")
 
-    target = f"replica_id={view.replica_id!r}"
     return answer(
         view,
-        "\n".join(lines) or "No changes.",
-        next_calls=[f"get_diff({target}, mode='patch')"] if files else None,
+        "\n".join(lines) or "No changes yet.",
+        next_calls=[query.next("patch")] if files else None,
     )
 
 
 def _file_page(
-    view: DiffView, files: list[FilePatch], offset: int, room: int
+    view: DiffView, query: _Query, files: list[FilePatch], offset: int, room: int
 ) -> CallToolResult:
     view.files, used = [], 0
     view.offset, view.total = offset, len(files)
@@ -148,35 +181,60 @@ def _file_page(
             break
         view.files.append(stat)
 
-    shown = len(view.files)
-    summary = f"Files {offset + 1}-{offset + shown} of {len(files)}."
+    if not view.files:
+        return answer(view, f"No files from offset {offset}; there are {len(files)}.")
+
+    lines = [f"Files {offset + 1}-{offset + len(view.files)} of {len(files)}:"]
+    lines += _file_lines(view.files[:TOP_FILES])
+    if len(view.files) > TOP_FILES:
+        lines.append(f"  ... and {len(view.files) - TOP_FILES} more on this page")
     more = None
     if view.next_offset is not None:
-        target = f"replica_id={view.replica_id!r}"
-        more = [f"get_diff({target}, mode='files', offset={view.next_offset})"]
-    return answer(view, summary, next_calls=more)
+        more = [query.next("files", view.next_offset)]
+    return answer(view, "\n".join(lines), next_calls=more)
 
 
 def _patch_page(
-    view: DiffView, files: list[FilePatch], offset: int, room: int, *, labelled: bool
+    view: DiffView,
+    query: _Query,
+    files: list[FilePatch],
+    offset: int,
+    room: int,
+    *,
+    labelled: bool,
 ) -> CallToolResult:
     """A page of patch text; with several repositories each file says whose it is."""
     text = "".join(
         (f"# repository: {f.repository}\n" if labelled else "") + _ended(f.text)
         for f in files
     )
+    if offset >= len(text) and text:
+        return answer(
+            view, f"offset {offset} is past the end ({len(text)} characters)."
+        )
+
     # Pages end on whole lines, so every page is valid diff text.
     chunk = budget.head_that_fits(text[offset : offset + room], room)
-
     end = offset + len(chunk)
     view.offset, view.total = offset, len(text)
     view.next_offset = end if end < len(text) else None
-    header = f"Patch characters {offset}-{end} of {len(text)}" + (
-        f"; continue with offset={end}." if view.next_offset else " (end)."
+    header = f"Patch characters {offset}-{end} of {len(text)}"
+    if offset and not chunk.startswith(("diff --git", "# repository")):
+        header += f", continuing {_file_at(text, offset)}"
+    result = answer(
+        view,
+        header + ("." if view.next_offset else " (end)."),
+        next_calls=[query.next("patch", end)] if view.next_offset else None,
     )
-    result = answer(view, header)
     result.content.append(TextContent(type="text", text=chunk or "(no changes)\n"))
     return result
+
+
+def _file_at(text: str, offset: int) -> str:
+    """The file whose diff is under way at `offset`."""
+    start = text.rfind("diff --git a/", 0, offset)
+    header = text[start : text.find("\n", start)]
+    return header.split(" b/", 1)[-1] if start >= 0 else "the previous file"
 
 
 def _ended(text: str) -> str:

@@ -12,13 +12,14 @@ from .. import arguments, budget
 from ..failures import tool_errors
 from ..state import AppState
 from ..transcript import entry
-from ..views import View, answer
+from ..views import View, answer, call
 from ._common import READ, ReplicaId, ToolSpec, client_of
 
 # Events are read upstream in windows of this size until a page is full.
 WINDOW = 200
 # Room kept for the summary and the page's own fields.
-OVERHEAD = 800
+OVERHEAD = 1_300
+MAX_CHARS = 40_000
 
 
 class Message(BaseModel):
@@ -42,31 +43,19 @@ class HistoryPage(View):
 async def get_history(
     ctx: Context[AppState],
     replica_id: ReplicaId,
-    chat_id: Annotated[
-        str | None, Field(description="Only this chat; default: every chat.")
-    ] = None,
-    offset: Annotated[
-        int, Field(ge=0, description="Skip this many newest events (next_offset).")
-    ] = 0,
-    limit: Annotated[int, Field(ge=1, le=200, description="Most messages.")] = 30,
-    role: Annotated[
-        Literal["user", "assistant", "tool", "agent"] | None,
-        Field(description="Only messages of this role."),
-    ] = None,
-    kind: Annotated[
-        Literal["text", "thinking", "tool_call", "tool_result", "result", "event"]
-        | None,
-        Field(description="Only messages of this kind."),
-    ] = None,
+    chat_id: Annotated[str | None, Field(description="Default: all chats.")] = None,
+    offset: Annotated[int, Field(ge=0)] = 0,
+    limit: Annotated[int, Field(ge=1, le=200)] = 30,
+    role: Literal["user", "assistant", "tool", "agent"] | None = None,
+    kind: Literal["text", "thinking", "tool_call", "tool_result", "result", "event"]
+    | None = None,
     max_chars: Annotated[
-        int, Field(ge=100, le=40_000, description="Cut each message to this length.")
+        int, Field(ge=100, le=MAX_CHARS, description="Per message.")
     ] = 2_000,
     max_tokens: budget.MaxTokens = budget.DEFAULT_TOKENS,
 ) -> Annotated[CallToolResult, HistoryPage]:
-    """Read a replica's conversation, newest first: what was asked, what the agent
-    said, thought and ran.
-
-    Long messages are cut; next_offset pages back in time.
+    """Read a replica's conversation, newest first: what was asked, what the
+    agent said and ran. next_offset pages back.
     """
     replica_id = arguments.replica_id(replica_id)
     chat_id = arguments.optional_text(chat_id)
@@ -84,7 +73,21 @@ async def get_history(
             room=room,
         )
 
-    return answer(page, _summary(page, offset), next_calls=_next(page, replica_id))
+    more = None
+    if page.next_offset is not None:
+        more = [
+            call(
+                "get_history",
+                replica_id=replica_id,
+                chat_id=chat_id,
+                offset=page.next_offset,
+                limit=limit if limit != 30 else None,
+                role=role,
+                kind=kind,
+                max_chars=max_chars if max_chars != 2_000 else None,
+            )
+        ]
+    return answer(page, _summary(page, max_chars), next_calls=more)
 
 
 async def _collect(
@@ -114,6 +117,10 @@ async def _collect(
                 continue
 
             size = len(message.model_dump_json(exclude_none=True)) + 1
+            if not page.messages and size > room:
+                # Even alone it does not fit: cut it further, so that every
+                # page moves the cursor on.
+                message, size = _shrunk(message, room)
             if len(page.messages) >= limit or used + size > room:
                 page.next_offset = message.offset
                 return page
@@ -139,13 +146,22 @@ def _message(event: HistoryEvent, offset: int, max_chars: int) -> Message:
     )
 
 
+def _shrunk(message: Message, room: int) -> tuple[Message, int]:
+    """The message with its text cut so that its JSON fits in `room`."""
+    bare = len(message.model_copy(update={"text": ""}).model_dump_json()) + 40
+    text = budget.head_that_fits(message.text, max(0, room - bare))
+    cut = (message.cut_chars or 0) + len(message.text) - len(text)
+    shrunk = message.model_copy(update={"text": text, "cut_chars": cut or None})
+    return shrunk, len(shrunk.model_dump_json(exclude_none=True)) + 1
+
+
 def _matches(message: Message, wanted: tuple[str | None, str | None]) -> bool:
     role, kind = wanted
     role_ok = role is None or message.role.endswith(role)
     return role_ok and (kind is None or message.kind == kind)
 
 
-def _summary(page: HistoryPage, offset: int) -> str:
+def _summary(page: HistoryPage, max_chars: int) -> str:
     if page.waking:
         return "The replica is asleep and waking; its history returns in 30-90 s."
 
@@ -158,19 +174,18 @@ def _summary(page: HistoryPage, offset: int) -> str:
         f"counted back from the newest, of {page.total})."
     ]
     cut = sum(1 for m in page.messages if m.cut_chars)
-    if cut:
+    if cut and max_chars < MAX_CHARS:
         lines.append(f"{cut} long messages were cut; raise max_chars to see more.")
-    if offset == 0 and page.messages[0].kind == "result":
-        lines.append(f"Latest: {page.messages[0].text}.")
+    elif cut:
+        lines.append(f"{cut} messages are longer than {MAX_CHARS} characters; cut.")
+
+    said = next(
+        (m for m in page.messages if m.role == "assistant" and m.kind == "text"), None
+    )
+    if said is not None:
+        lines.append(f"Agent's latest reply on this page: {said.text[:400]}")
 
     return "\n".join(lines)
-
-
-def _next(page: HistoryPage, replica_id: str) -> list[str] | None:
-    if page.next_offset is None:
-        return None
-
-    return [f"get_history(replica_id={replica_id!r}, offset={page.next_offset})"]
 
 
 TOOLS = [ToolSpec(get_history, "Read history", READ)]

@@ -10,10 +10,12 @@ from ...models import HookLog
 from .. import arguments, budget
 from ..failures import tool_errors
 from ..state import AppState
-from ..views import View, answer
+from ..views import View, answer, call
 from ._common import READ, ReplicaId, ToolSpec, client_of
 
-OVERHEAD = 1_000
+OVERHEAD = 2_000
+# A failed hook's last lines go into the summary too: that is where it says why.
+FAILURE_LINES = 5
 
 
 class HookRun(BaseModel):
@@ -38,40 +40,80 @@ class HookLogsView(View):
 async def get_hooks(
     ctx: Context[AppState],
     replica_id: ReplicaId,
-    hook: Annotated[
-        str | None, Field(description="Only hooks whose name contains this text.")
-    ] = None,
-    tail: Annotated[
-        int, Field(ge=1, le=5_000, description="Lines to show from each log's end.")
-    ] = 40,
-    skip: Annotated[
-        int, Field(ge=0, description="Lines to skip at the end (to page back).")
-    ] = 0,
+    hook: Annotated[str | None, Field(description="A hook's name, or part.")] = None,
+    tail: Annotated[int, Field(ge=1, le=5_000, description="Last lines per log.")] = 40,
+    skip: Annotated[int, Field(ge=0, description="Lines to skip from the end.")] = 0,
     max_tokens: budget.MaxTokens = budget.DEFAULT_TOKENS,
 ) -> Annotated[CallToolResult, HookLogsView]:
-    """Read a replica's setup hook logs (warm and start hooks): exit codes and
-    the end of each log.
-
-    Use it when setup failed or to see what it installed.
-    """
+    """Read a replica's setup hook logs: exit codes and the end of each log."""
     replica_id = arguments.replica_id(replica_id)
     with tool_errors(replica_id=replica_id):
         logs = await client_of(ctx).get_hooks(replica_id)
 
-    selected = [
-        (phase, log)
-        for phase, entries in (("warm", logs.warm_hooks), ("start", logs.start_hooks))
+    every = [
+        (name, log)
+        for name, entries in (("warm", logs.warm_hooks), ("start", logs.start_hooks))
         for log in entries
-        if not hook or hook.strip() in log.hook_name
     ]
-    room = budget.chars(max_tokens) - OVERHEAD
-    runs: list[HookRun] = []
-    for index, (phase, log) in enumerate(selected):
-        share = (room - sum(len(r.output) for r in runs)) // (len(selected) - index)
-        runs.append(_run(phase, log, tail=tail, skip=skip, room=share))
+    selected = _named(every, arguments.optional_text(hook))
+    if every and not selected:
+        names = ", ".join(sorted({log.hook_name for _, log in every}))
+        return answer(
+            HookLogsView(replica_id=replica_id, hooks=[]),
+            f"No hook matches hook={hook!r}; the hooks are: {names}.",
+        )
 
+    room = budget.chars(max_tokens) - OVERHEAD
+    shares = _shares([_wanted(log, tail, skip) for _, log in selected], room)
+    runs = [
+        _run(name, log, tail=tail, skip=skip, room=share)
+        for (name, log), share in zip(selected, shares, strict=True)
+    ]
     view = HookLogsView(replica_id=replica_id, hooks=runs)
-    return answer(view, _summary(runs), next_calls=_next(runs, replica_id))
+    more = [
+        call(
+            "get_hooks",
+            replica_id=replica_id,
+            hook=run.name,
+            tail=tail if tail != 40 else None,
+            skip=run.lines - run.first_line + 1,
+            max_tokens=max_tokens if max_tokens != budget.DEFAULT_TOKENS else None,
+        )
+        for run in runs
+        if run.first_line > 1
+    ]
+    return answer(view, _summary(runs), next_calls=more)
+
+
+def _named(
+    runs: list[tuple[str, HookLog]], hook: str | None
+) -> list[tuple[str, HookLog]]:
+    """Runs of the hook named exactly so, else of hooks whose name contains it."""
+    if hook is None:
+        return runs
+
+    exact = [(name, log) for name, log in runs if log.hook_name == hook]
+    return exact or [(name, log) for name, log in runs if hook in log.hook_name]
+
+
+def _wanted(log: HookLog, tail: int, skip: int) -> int:
+    """Characters the requested lines of a log take, before any budget."""
+    lines = log.output.splitlines()
+    start, end = budget.tail_lines(lines, tail, skip)
+    return budget.encoded_len("\n".join(lines[start:end]))
+
+
+def _shares(wanted: list[int], room: int) -> list[int]:
+    """Split `room` so small logs get all they need and big ones the rest evenly."""
+    shares = [0] * len(wanted)
+    left, open_ = room, sorted(range(len(wanted)), key=wanted.__getitem__)
+    while open_:
+        even = left // len(open_)
+        index = open_.pop(0)
+        shares[index] = min(wanted[index], even)
+        left -= shares[index]
+
+    return shares
 
 
 def _run(phase: str, log: HookLog, *, tail: int, skip: int, room: int) -> HookRun:
@@ -105,29 +147,23 @@ def _run(phase: str, log: HookLog, *, tail: int, skip: int, room: int) -> HookRu
 
 def _summary(runs: list[HookRun]) -> str:
     if not runs:
-        return "No hook logs (yet): hooks run while the replica boots."
+        return "No hook logs yet: hooks run while the replica boots."
 
     lines: list[str] = []
     for run in runs:
         state = "timed out" if run.timed_out else f"exit {run.exit_code}"
-        shown = f"lines {run.first_line}-{run.last_line} of {run.lines}"
-        lines.append(f"{run.phase} hook {run.name}: {state}, {shown}")
+        if run.last_line < run.first_line:
+            shown = f"nothing before the last {run.lines} lines"
+        else:
+            shown = f"lines {run.first_line}-{run.last_line} of {run.lines}"
         if run.upstream_cut:
-            lines.append(
-                f"  (the API keeps only part of this {run.full_chars}-character log)"
-            )
+            shown += f" kept by the API of a {run.full_chars}-character log"
+        lines.append(f"{run.phase} hook {run.name}: {state}, {shown}")
+        if run.exit_code != 0 or run.timed_out:
+            ending = run.output.splitlines()[-FAILURE_LINES:]
+            lines += [f"  | {line[:200]}" for line in ending]
 
     return "\n".join(lines)
-
-
-def _next(runs: list[HookRun], replica_id: str) -> list[str]:
-    """Calls that show the lines before each page, per hook."""
-    return [
-        f"get_hooks(replica_id={replica_id!r}, hook={run.name!r}, "
-        f"skip={run.lines - run.first_line + 1})"
-        for run in runs
-        if run.first_line > 1
-    ]
 
 
 TOOLS = [ToolSpec(get_hooks, "Read hook logs", READ)]

@@ -1,17 +1,20 @@
 """Tools for finding, starting, inspecting and deleting replicas."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
+from ...api import ReplicasClient
 from ...models import RepositoryStatus
 from .. import arguments
 from ..arguments import ImageInput
 from ..failures import tool_errors
 from ..state import AppState
+from ..status import State, observe
 from ..views import (
     ReplicaSummary,
     ReplicaView,
@@ -19,7 +22,6 @@ from ..views import (
     answer,
     describe_details,
     describe_replica,
-    is_working,
     replica_summary,
     replica_view,
 )
@@ -33,10 +35,12 @@ from ._common import (
     PlanMode,
     ReplicaId,
     ToolSpec,
+    Words,
     client_of,
 )
 
 DIFF_PREVIEW_CHARS = 4_000
+SUMMARY_ROWS = 25
 
 
 class Target(BaseModel):
@@ -67,9 +71,7 @@ async def list_repositories(
     ctx: Context[AppState],
 ) -> Annotated[CallToolResult, Catalog]:
     """List what a replica can start from: repositories, repository sets and
-    environments (an environment brings its repositories, secrets and setup hooks).
-
-    Call it before create_replica to find the id to pass.
+    environments. Call it before create_replica.
     """
     client = client_of(ctx)
     with tool_errors():
@@ -100,98 +102,179 @@ async def list_repositories(
             if not env.is_global
         ],
     )
-    summary = (
+    lines = [
         f"{len(catalog.repositories)} repositories, {len(catalog.repository_sets)} "
-        f"repository sets, {len(catalog.environments)} environments."
+        f"repository sets, {len(catalog.environments)} environments:"
+    ]
+    for label, targets in (
+        ("repository", catalog.repositories),
+        ("set", catalog.repository_sets),
+        ("environment", catalog.environments),
+    ):
+        lines += [f"  {label} {t.name}: {t.id}" for t in targets[:SUMMARY_ROWS]]
+        if len(targets) > SUMMARY_ROWS:
+            lines.append(f"  ... {len(targets) - SUMMARY_ROWS} more {label} entries")
+    return answer(
+        catalog, "\n".join(lines), next_calls=["create_replica with one of these ids"]
     )
-    return answer(catalog, summary, next_calls=["create_replica with one of these ids"])
+
+
+LifecyclePolicy = Annotated[
+    str | None, Field(description="e.g. sleep_when_done, archive_when_done.")
+]
+
+
+class NewReplica(BaseModel):
+    name: str
+    message: str
+    repository_ids: IdList = None
+    repository_set_id: str | None = None
+    environment_id: str | None = None
+    coding_agent: str | None = None
+    model: str | None = None
+    lifecycle_policy: str | None = None
+    plan_mode: bool | None = None
+
+
+class Outcome(BaseModel):
+    name: str
+    replica: ReplicaSummary | None = None
+    error: str | None = None
+
+
+class BatchView(View):
+    created: int
+    failed: int
+    results: list[Outcome]
 
 
 async def create_replica(
     ctx: Context[AppState],
-    name: Annotated[
-        str, Field(description="Short slug without spaces, e.g. fix-login-timeout.")
-    ],
-    message: Annotated[str, Field(description="The task, as you'd brief a colleague.")],
+    name: Annotated[str, Field(description="Slug, no spaces: fix-login-timeout.")],
+    message: Annotated[str, Field(description="The task, fully briefed.")],
     repository_ids: Annotated[
-        IdList, Field(description="Repository ids; the first one's environment.")
+        IdList, Field(description="From list_repositories.")
     ] = None,
-    repository_set_id: Annotated[
-        str | None, Field(description="Or a repository set id.")
-    ] = None,
-    environment_id: Annotated[
-        str | None, Field(description="Or an environment id.")
-    ] = None,
+    repository_set_id: Annotated[str | None, Field(description="Or this.")] = None,
+    environment_id: Annotated[str | None, Field(description="Or this.")] = None,
     coding_agent: CodingAgent = None,
     model: ModelName = None,
-    lifecycle_policy: Annotated[
-        str | None,
-        Field(
-            description="default, sleep_when_done, archive_when_done or "
-            "delete_after_inactivity."
-        ),
-    ] = None,
+    lifecycle_policy: LifecyclePolicy = None,
     plan_mode: PlanMode = None,
     images: Annotated[
-        list[ImageInput] | None, Field(description="Up to 10 images for the agent.")
+        list[ImageInput] | None, Field(description="Up to 10 images.")
     ] = None,
 ) -> Annotated[CallToolResult, ReplicaSummary]:
     """Start a replica (a cloud workspace with a coding agent) and give it a task.
 
-    Returns at once while it boots; follow it with get_replica.
+    Returns at once while it boots; follow it with wait_for_replicas.
     """
-    name = arguments.replica_name(name)
-    message = arguments.message_text(message)
-    repository_set_id = arguments.optional_text(repository_set_id)
-    environment_id = arguments.optional_text(environment_id)
-    repository_ids = [i.strip() for i in repository_ids or [] if i.strip()] or None
-    targets = [
-        name
-        for name, value in (
+    spec = NewReplica(
+        name=name,
+        message=message,
+        repository_ids=repository_ids,
+        repository_set_id=repository_set_id,
+        environment_id=environment_id,
+        coding_agent=coding_agent,
+        model=model,
+        lifecycle_policy=lifecycle_policy,
+        plan_mode=plan_mode,
+    )
+    view = await _create(client_of(ctx), spec, arguments.images(images))
+    return answer(
+        view,
+        f"Created {describe_replica(view)}. The agent starts once it has booted.",
+        next_calls=[f"wait_for_replicas(replica_ids=[{view.id!r}])"],
+    )
+
+
+async def create_replicas(
+    ctx: Context[AppState],
+    replicas: Annotated[
+        list[NewReplica],
+        Field(min_length=1, max_length=10, description="Up to 10 replicas to start."),
+    ],
+) -> Annotated[CallToolResult, BatchView]:
+    """Start up to 10 replicas at once; each gets its own result or error."""
+    client = client_of(ctx)
+    outcomes: list[Outcome] = [Outcome(name=spec.name) for spec in replicas]
+
+    async def one(index: int, spec: NewReplica) -> None:
+        try:
+            outcomes[index].replica = await _create(client, spec, None)
+        except ToolError as exc:
+            outcomes[index].error = str(exc)
+
+    async with anyio.create_task_group() as group:
+        for index, spec in enumerate(replicas):
+            group.start_soon(one, index, spec)
+
+    created = [o.replica.id for o in outcomes if o.replica is not None]
+    view = BatchView(
+        created=len(created), failed=len(outcomes) - len(created), results=outcomes
+    )
+    lines = [f"Created {view.created} of {len(outcomes)} replicas."]
+    lines += [f"{o.name}: failed: {o.error}" for o in outcomes if o.error]
+    more = [f"wait_for_replicas(replica_ids={created!r})"] if created else None
+    return answer(view, "\n".join(lines), next_calls=more)
+
+
+async def _create(
+    client: ReplicasClient, spec: NewReplica, images: list[dict[str, Any]] | None
+) -> ReplicaSummary:
+    """Check one replica's arguments, then create it; failures are ToolErrors."""
+    name = arguments.replica_name(spec.name)
+    message = arguments.message_text(spec.message)
+    repository_set_id = arguments.optional_uuid(
+        spec.repository_set_id, field="repository_set_id"
+    )
+    environment_id = arguments.optional_uuid(
+        spec.environment_id, field="environment_id"
+    )
+    repository_ids = [
+        arguments.required_uuid(value, field=f"repository_ids[{index}]")
+        for index, value in enumerate(spec.repository_ids or [])
+        if value.strip()
+    ]
+    given = [
+        field
+        for field, value in (
             ("repository_ids", repository_ids),
             ("repository_set_id", repository_set_id),
             ("environment_id", environment_id),
         )
         if value
     ]
-    if len(targets) != 1:
+    if len(given) != 1:
         msg = (
             "say where the agent works with exactly one of repository_ids, "
             "repository_set_id or environment_id (got "
-            f"{', '.join(targets) or 'none'}); list_repositories shows them"
+            f"{', '.join(given) or 'none'}); list_repositories shows them"
         )
         raise ToolError(msg)
 
-    client = client_of(ctx)
     with tool_errors():
         replica = await client.create_replica(
             name=name,
             message=message,
-            repository_ids=repository_ids,
+            repository_ids=repository_ids or None,
             repository_set_id=repository_set_id,
             environment_id=environment_id,
-            coding_agent=arguments.optional_text(coding_agent),
-            model=arguments.optional_text(model),
-            lifecycle_policy=arguments.optional_text(lifecycle_policy),
-            plan_mode=plan_mode,
-            images=arguments.images(images),
+            coding_agent=arguments.optional_text(spec.coding_agent),
+            model=arguments.optional_text(spec.model),
+            lifecycle_policy=arguments.optional_text(spec.lifecycle_policy),
+            plan_mode=spec.plan_mode,
+            images=images,
         )
 
-    view = replica_summary(replica)
-    return answer(
-        view,
-        f"Created {describe_replica(view)}. The agent starts once it has booted.",
-        next_calls=[f"get_replica(replica_id={view.id!r}) to follow it"],
-    )
+    return replica_summary(replica)
 
 
 async def list_replicas(
     ctx: Context[AppState],
-    page: Annotated[int, Field(ge=1, description="Page, from 1.")] = 1,
-    limit: Annotated[int, Field(ge=1, le=100, description="Per page.")] = 20,
-    status: Annotated[
-        str | None, Field(description="Only this status: active, sleeping, ...")
-    ] = None,
+    page: Annotated[int, Field(ge=1)] = 1,
+    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+    status: Annotated[str | None, Field(description="e.g. active, sleeping.")] = None,
 ) -> Annotated[CallToolResult, ReplicaPageView]:
     """List your replicas, newest first."""
     client = client_of(ctx)
@@ -206,7 +289,10 @@ async def list_replicas(
         total=result.total,
         total_pages=result.total_pages,
     )
-    lines = [f"Page {view.page} of {view.total_pages} ({view.total} replicas)."]
+    if not view.replicas:
+        lines = [f"No replicas on page {page} ({view.total} in all)."]
+    else:
+        lines = [f"Page {view.page} of {view.total_pages} ({view.total} replicas)."]
     lines += [describe_replica(r) for r in view.replicas]
     more = [f"list_replicas(page={page + 1})"] if page < view.total_pages else None
     return answer(view, "\n".join(lines), next_calls=more)
@@ -217,34 +303,40 @@ async def get_replica(
     replica_id: ReplicaId,
     include: Annotated[
         list[Literal["environment", "diffs"]] | None,
-        Field(description="Extras: environment; diffs (a preview; see get_diff)."),
+        Words,
+        Field(description="diffs: a preview; see get_diff."),
     ] = None,
 ) -> Annotated[CallToolResult, ReplicaView]:
-    """Show a replica: status, chats (processing = the agent is working),
-    branches, change counts and pull requests.
+    """Show a replica's state, chats, branches, changes and pull requests.
 
-    Reading a sleeping replica wakes it; list_replicas shows status without that.
+    Reading a sleeping replica wakes it; list_replicas does not.
     """
     replica_id = arguments.replica_id(replica_id)
     include = include or []
-    client = client_of(ctx)
+    state = ctx.request_context.lifespan_context
+    watcher = state.watchers.get(replica_id)
     with tool_errors(replica_id=replica_id):
-        details = await client.get_replica(replica_id, include=include)
+        details, found, _ = await observe(
+            state.client,
+            replica_id,
+            include=include,
+            live=watcher.live if watcher else None,
+        )
 
     view = replica_view(details)
+    view.state, view.state_detail = found.name, found.detail
+    if "environment" not in include:
+        view.environment = None
     if "diffs" in include:
         _attach_diff_previews(view, details.repository_statuses or [])
 
-    return answer(view, describe_details(view), next_calls=_next_for(view))
+    return answer(view, describe_details(view), next_calls=_next_for(view, found))
 
 
 async def delete_replica(
     ctx: Context[AppState], replica_id: ReplicaId
 ) -> Annotated[CallToolResult, Deleted]:
-    """Delete a replica for good: its workspace, branch state and chats.
-
-    Pushed branches and pull requests stay on the git host.
-    """
+    """Delete a replica for good; pushed branches and PRs stay."""
     replica_id = arguments.replica_id(replica_id)
     with tool_errors(replica_id=replica_id):
         await client_of(ctx).delete_replica(replica_id)
@@ -264,13 +356,10 @@ def _attach_diff_previews(view: ReplicaView, statuses: list[RepositoryStatus]) -
         repo.diff = diff
 
 
-def _next_for(view: ReplicaView) -> list[str]:
+def _next_for(view: ReplicaView, state: State) -> list[str]:
     target = f"replica_id={view.id!r}"
-    if view.waking:
-        return [f"get_replica({target}) again in a minute"]
-
-    if is_working(view):
-        return [f"get_replica({target}) again shortly", f"get_history({target})"]
+    if state.name != "idle":
+        return [state.next_call]
 
     return [
         f"get_history({target}) for the agent's reply",
@@ -282,6 +371,7 @@ def _next_for(view: ReplicaView) -> list[str]:
 TOOLS = [
     ToolSpec(list_repositories, "List repositories", READ),
     ToolSpec(create_replica, "Create replica", WRITE),
+    ToolSpec(create_replicas, "Create replicas", WRITE),
     ToolSpec(list_replicas, "List replicas", READ),
     ToolSpec(get_replica, "Get replica", READ),
     ToolSpec(delete_replica, "Delete replica", DELETE),
