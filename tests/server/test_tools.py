@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 from mcp import Client, MCPError
-from mcp.types import CallToolResult, TextContent, TextResourceContents
+from mcp.types import TextResourceContents
 from pydantic import SecretStr
 
 from replicas_mcp.api import ReplicasClient
@@ -14,10 +14,10 @@ from replicas_mcp.emulator import EmulatorServer
 from replicas_mcp.server import build_server
 
 from ..waiting import turn_completed
+from ._helpers import UNKNOWN_ID, create, error, ok
 
 pytestmark = pytest.mark.anyio
 
-UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 TOOLS = {
     "list_repositories",
     "create_replica",
@@ -42,33 +42,6 @@ WRITES = {
     "create_chat",
     "delete_chat",
 }
-
-
-def _text(result: CallToolResult) -> str:
-    return " ".join(c.text for c in result.content if isinstance(c, TextContent))
-
-
-async def _ok(client: Client, tool: str, arguments: dict[str, Any]) -> Any:
-    result = await client.call_tool(tool, arguments)
-    assert not result.is_error, _text(result)
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-async def _error(client: Client, tool: str, arguments: dict[str, Any]) -> str:
-    result = await client.call_tool(tool, arguments)
-    assert result.is_error
-    return _text(result)
-
-
-async def _create(client: Client, **overrides: Any) -> dict[str, Any]:
-    catalog = await _ok(client, "list_repositories", {})
-    arguments = {
-        "name": "tool-test",
-        "message": "Add input validation to the signup form",
-        "repository_ids": [catalog["repositories"][0]["id"]],
-    }
-    return await _ok(client, "create_replica", arguments | overrides)
 
 
 async def test_every_tool_is_listed_with_a_title_description_and_hints(
@@ -98,7 +71,7 @@ async def test_read_tools_are_marked_read_only_and_write_tools_are_not(
 
 
 async def test_list_repositories_offers_every_create_target(mcp_client: Client) -> None:
-    catalog = await _ok(mcp_client, "list_repositories", {})
+    catalog = await ok(mcp_client, "list_repositories", {})
 
     assert catalog["repositories"] and catalog["repository_sets"]
     assert catalog["environments"]
@@ -109,13 +82,13 @@ async def test_a_delegation_runs_end_to_end(
     mcp_client: Client, api: ReplicasClient
 ) -> None:
     """Create, follow, then read history, hooks, status and diff."""
-    replica = await _create(mcp_client, message="Add a /healthz endpoint")
+    replica = await create(mcp_client, message="Add a /healthz endpoint")
     await turn_completed(api, replica["id"])
 
-    details = await _ok(mcp_client, "get_replica", {"replica_id": replica["id"]})
-    history = await _ok(mcp_client, "get_history", {"replica_id": replica["id"]})
-    hooks = await _ok(mcp_client, "get_hooks", {"replica_id": replica["id"]})
-    listed = await _ok(mcp_client, "list_replicas", {"limit": 100})
+    details = await ok(mcp_client, "get_replica", {"replica_id": replica["id"]})
+    history = await ok(mcp_client, "get_history", {"replica_id": replica["id"]})
+    hooks = await ok(mcp_client, "get_hooks", {"replica_id": replica["id"]})
+    listed = await ok(mcp_client, "list_replicas", {"limit": 100})
 
     assert details["status"] == "active"
     assert not any(chat["processing"] for chat in details["chats"])
@@ -131,7 +104,7 @@ async def test_a_delegation_runs_end_to_end(
 async def test_diffs_resource_is_a_unified_diff(
     mcp_client: Client, api: ReplicasClient
 ) -> None:
-    replica = await _create(mcp_client)
+    replica = await create(mcp_client)
     await turn_completed(api, replica["id"])
 
     read = await mcp_client.read_resource(f"replicas://replica/{replica['id']}/diffs")
@@ -146,7 +119,7 @@ async def test_diffs_resource_is_a_unified_diff(
 async def test_status_resource_is_the_replica_as_json(
     mcp_client: Client, api: ReplicasClient
 ) -> None:
-    replica = await _create(mcp_client)
+    replica = await create(mcp_client)
     await turn_completed(api, replica["id"])
 
     read = await mcp_client.read_resource(f"replicas://replica/{replica['id']}")
@@ -171,10 +144,10 @@ async def test_resource_templates_are_listed(mcp_client: Client) -> None:
 async def test_send_message_continues_the_same_chat(
     mcp_client: Client, api: ReplicasClient
 ) -> None:
-    replica = await _create(mcp_client)
+    replica = await create(mcp_client)
     await turn_completed(api, replica["id"])
 
-    receipt = await _ok(
+    receipt = await ok(
         mcp_client,
         "send_message",
         {"replica_id": replica["id"], "message": "Also cover the error path"},
@@ -188,17 +161,17 @@ async def test_send_message_continues_the_same_chat(
 async def test_plan_mode_asks_for_approval_before_changing_anything(
     mcp_client: Client,
 ) -> None:
-    replica = await _create(mcp_client, plan_mode=True)
+    replica = await create(mcp_client, plan_mode=True)
     target = {"replica_ids": [replica["id"]], "timeout": 20}
 
-    asked = await _ok(mcp_client, "wait_for_replicas", target)
-    diff_before = await _ok(mcp_client, "get_diff", {"replica_id": replica["id"]})
-    await _ok(
+    asked = await ok(mcp_client, "wait_for_replicas", target)
+    diff_before = await ok(mcp_client, "get_diff", {"replica_id": replica["id"]})
+    await ok(
         mcp_client,
         "send_message",
         {"replica_id": replica["id"], "message": "Approved, go ahead"},
     )
-    done = await _ok(mcp_client, "wait_for_replicas", target | {"until": "idle"})
+    done = await ok(mcp_client, "wait_for_replicas", target | {"until": "idle"})
 
     digest = asked["replicas"][0]
     assert digest["state"] == "needs_input" and digest["question"]
@@ -211,14 +184,14 @@ async def test_plan_mode_asks_for_approval_before_changing_anything(
 async def test_a_name_with_whitespace_is_refused_before_anything_is_created(
     mcp_client: Client,
 ) -> None:
-    before = await _ok(mcp_client, "list_replicas", {})
+    before = await ok(mcp_client, "list_replicas", {})
 
-    text = await _error(
+    text = await error(
         mcp_client,
         "create_replica",
         {"name": "fix login", "message": "x", "repository_ids": [UNKNOWN_ID]},
     )
-    after = await _ok(mcp_client, "list_replicas", {})
+    after = await ok(mcp_client, "list_replicas", {})
 
     assert "whitespace" in text and "'fix-login'" in text
     assert after["total"] == before["total"]
@@ -227,7 +200,7 @@ async def test_a_name_with_whitespace_is_refused_before_anything_is_created(
 async def test_create_without_a_target_says_where_to_find_one(
     mcp_client: Client,
 ) -> None:
-    text = await _error(
+    text = await error(
         mcp_client,
         "create_replica",
         {"name": "x", "message": "y", "repository_set_id": "", "repository_ids": []},
@@ -239,7 +212,7 @@ async def test_create_without_a_target_says_where_to_find_one(
 async def test_an_unknown_repository_points_to_list_repositories(
     mcp_client: Client,
 ) -> None:
-    text = await _error(
+    text = await error(
         mcp_client,
         "create_replica",
         {"name": "x", "message": "y", "repository_ids": [UNKNOWN_ID]},
@@ -260,7 +233,7 @@ async def test_an_unknown_repository_points_to_list_repositories(
 async def test_an_unknown_replica_id_points_to_list_replicas(
     mcp_client: Client, tool: str, extra: dict[str, Any]
 ) -> None:
-    text = await _error(mcp_client, tool, {"replica_id": UNKNOWN_ID} | extra)
+    text = await error(mcp_client, tool, {"replica_id": UNKNOWN_ID} | extra)
 
     assert f"replica {UNKNOWN_ID} not found" in text
     assert "list_replicas shows the ones you can use" in text
@@ -269,7 +242,7 @@ async def test_an_unknown_replica_id_points_to_list_replicas(
 async def test_an_id_that_is_not_a_uuid_is_refused_without_a_request(
     mcp_client: Client,
 ) -> None:
-    text = await _error(mcp_client, "get_replica", {"replica_id": "../repositories"})
+    text = await error(mcp_client, "get_replica", {"replica_id": "../repositories"})
 
     assert "is not a replica id" in text and "list_replicas" in text
 
@@ -288,7 +261,7 @@ async def test_a_bad_image_is_refused_naming_its_index(mcp_client: Client) -> No
         {"data": "not base64!", "media_type": "image/png"},
     ]
 
-    text = await _error(
+    text = await error(
         mcp_client,
         "create_replica",
         {"name": "x", "message": "y", "repository_ids": [UNKNOWN_ID], "images": images},
@@ -304,7 +277,7 @@ async def test_without_an_api_key_every_call_explains_how_to_set_one(
 
     async with Client(server) as client:
         tools = await client.list_tools()
-        text = await _error(client, "list_replicas", {})
+        text = await error(client, "list_replicas", {})
 
     assert tools.tools
     assert "REPLICAS_API_KEY" in text and "--emulator" in text
@@ -316,7 +289,7 @@ async def test_a_wrong_api_key_says_to_check_it(emulator: EmulatorServer) -> Non
     )
 
     async with Client(build_server(settings)) as client:
-        text = await _error(client, "list_repositories", {})
+        text = await error(client, "list_repositories", {})
 
     assert "401" in text and "REPLICAS_API_KEY" in text
     assert "sk_replicas_wrong" not in text
