@@ -6,15 +6,20 @@ import secrets
 import sys
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 from pydantic import SecretStr, ValidationError
 
 from ._version import __version__
 from .api import ReplicasClient
-from .config import Settings
-from .server import build_server, select_tools
+from .config import HTTPSettings, Settings
+from .server import ReplicasServer, build_server, select_tools
+from .stdio import claim_stdout, serve_stdio
+
+if TYPE_CHECKING:
+    # Imported when serving HTTP: uvicorn is weight a stdio server never needs.
+    from .server.http_transport import HTTPOptions
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +29,8 @@ EMULATOR_ORG = "acme"
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the console script and of `python -m replicas_mcp`."""
     args = _parser().parse_args(argv)
+    if args.command in (None, "serve") and args.transport == "stdio":
+        claim_stdout()
     _configure_logging(getattr(args, "verbose", 0))
 
     if args.command in (None, "serve"):
@@ -52,13 +59,39 @@ def _parser() -> argparse.ArgumentParser:
         api_key=None,
         read_only=None,
         tools=None,
+        multi_tenant=None,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="serve MCP (stdio by default)")
     serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address")
-    serve.add_argument("--port", type=int, default=8000, help="HTTP port")
+    serve.add_argument(
+        "--port", type=int, default=8000, help="HTTP port (0: any free one)"
+    )
+    serve.add_argument(
+        "--auth-token",
+        help="token every HTTP request must carry; required off loopback "
+        "(REPLICAS_MCP_AUTH_TOKEN; prefer the variable)",
+    )
+    serve.add_argument(
+        "--allowed-hosts",
+        help="Host header names the HTTP server answers to, comma-separated "
+        "(REPLICAS_MCP_ALLOWED_HOSTS)",
+    )
+    serve.add_argument(
+        "--allowed-origins",
+        help="browser origins allowed to call it, comma-separated "
+        "(REPLICAS_MCP_ALLOWED_ORIGINS)",
+    )
+    serve.add_argument(
+        "--multi-tenant",
+        action="store_true",
+        default=None,
+        help="over HTTP, act with each request's own Replicas key "
+        "(Authorization: Bearer) instead of one configured key "
+        "(REPLICAS_MULTI_TENANT)",
+    )
     serve.add_argument(
         "--emulator",
         action="store_true",
@@ -83,7 +116,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_verbosity(serve)
 
-    emulator = commands.add_parser("emulator", help="run only the local emulator")
+    # The spec syntax is documented here and in emulator/FIDELITY.md.
+    fault_help = """\
+fault injection (--fault SPEC, repeatable; rules are checked in order):
+  SPEC is TARGET[:OPTION]... with TARGET one of '*', '/path' or 'METHOD /path'.
+  In paths * is one segment ({id} too), ** any run of segments.
+  What happens (one per rule; latency=S may come with any of them or alone):
+    status=CODE        error CODE (400-599) in the API's JSON error envelope;
+                       add retry_after=S for a Retry-After header
+    html[=CODE]        a proxy's HTML error page (default 502)
+    malformed          serve the request, answer 200 with half of its JSON
+    drop               reset the connection without any answer
+    cut=N              close the connection after N server-sent events
+    lose[=CODE]        serve the request in full (a write commits), then reset
+                       the connection, or answer CODE
+    latency=S          wait S seconds first
+  Which matching calls: after=N (skip N), times=M (then stop), every=K,
+  rate=P (probability, drawn from --fault-seed or seed=N).
+  Examples:
+    --fault 'POST /v1/replica:status=503:times=2'
+    --fault 'GET /v1/replica/*:latency=2.5'
+    --fault '*:rate=0.1:status=500' --fault-seed 7
+    --fault 'POST /v1/replica/{id}/messages:lose:every=3'
+    --fault 'GET /v1/replica/*/events:cut=5'
+"""
+    emulator = commands.add_parser(
+        "emulator",
+        help="run only the local emulator",
+        description="Serve the Replicas API emulator on a loopback port.",
+        epilog=fault_help,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8765)
     emulator.add_argument(
@@ -99,6 +162,20 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also seed replicas with a 3 MB diff, a 5,000-event history and a "
         "50,000-line hook log",
+    )
+    emulator.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault into matching requests (repeatable; see below)",
+    )
+    emulator.add_argument(
+        "--fault-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the rate=P draws of faults without seed=N (default 0)",
     )
     _add_verbosity(emulator)
 
@@ -139,23 +216,28 @@ def _serve(args: argparse.Namespace) -> None:
         "api_key": args.api_key,
         "read_only": args.read_only,
         "tools": args.tools,
+        "multi_tenant": args.multi_tenant,
     }
     overrides = {name: value for name, value in flags.items() if value is not None}
     settings, problem = _load_settings(overrides)
+    if settings.multi_tenant:
+        settings, problem = _multi_tenant_settings(args, settings, overrides), None
+    elif problem is not None:
+        logger.error("%s; every tool call will report this", problem)
+
     try:
         select_tools(settings)
     except ValueError as exc:
         _fail(str(exc))
 
-    anyio.run(
-        _serve_async,
-        settings,
-        problem,
-        args.transport,
-        getattr(args, "host", "127.0.0.1"),
-        getattr(args, "port", 8000),
-        args.emulator,
-    )
+    http = _http_options(args) if args.transport == "http" else None
+    try:
+        anyio.run(_serve_async, settings, problem, http, args.emulator)
+    except KeyboardInterrupt:
+        # Over HTTP, uvicorn shuts down gracefully on Ctrl+C and then raises
+        # the signal again; the person who pressed it needs no traceback.
+        if http is None:
+            raise
 
 
 def _load_settings(overrides: dict[str, Any]) -> tuple[Settings, str | None]:
@@ -171,20 +253,77 @@ def _load_settings(overrides: dict[str, Any]) -> tuple[Settings, str | None]:
         problem = _settings_problem(exc)
         broken = {str(error["loc"][0]) for error in exc.errors()}
 
-    if broken & {"read_only", "tools"}:
+    if broken & {"read_only", "tools", "multi_tenant"}:
         _fail(problem)
 
-    logger.error("%s; every tool call will report this", problem)
     defaults = {name: Settings.model_fields[name].default for name in broken}
     return Settings(**(overrides | defaults)), problem
+
+
+def _multi_tenant_settings(
+    args: argparse.Namespace, settings: Settings, overrides: dict[str, Any]
+) -> Settings:
+    """Settings of a multi-tenant server, or exit saying why it cannot be one."""
+    if args.transport != "http":
+        _fail(
+            "multi-tenant mode (--multi-tenant, REPLICAS_MULTI_TENANT) needs "
+            "--transport http: only HTTP requests carry a key of their own"
+        )
+
+    if args.emulator:
+        _fail(
+            "--emulator cannot be multi-tenant: its one key is generated at start "
+            "and no client knows it"
+        )
+
+    if settings.api_key is not None or args.api_key is not None:
+        # Falling back to it would hand this key to anyone who sends none.
+        logger.warning(
+            "REPLICAS_API_KEY (--api-key) is ignored in multi-tenant mode: each "
+            "request acts with its own key, and one without a key is refused"
+        )
+
+    # Nobody to tell per call what is wrong with a shared setting: exit now.
+    settings, problem = _load_settings(overrides | {"api_key": None})
+    if problem is not None:
+        _fail(problem)
+
+    return settings
+
+
+def _http_options(args: argparse.Namespace) -> "HTTPOptions":
+    """How to listen and guard the HTTP endpoint, or exit saying what is unsafe."""
+    from .server.http_transport import HTTPOptions, refusal
+
+    flags = {
+        "auth_token": args.auth_token,
+        "allowed_hosts": args.allowed_hosts,
+        "allowed_origins": args.allowed_origins,
+    }
+    try:
+        http = HTTPSettings(**{k: v for k, v in flags.items() if v is not None})
+    except ValidationError as exc:
+        _fail(_settings_problem(exc, prefix="REPLICAS_MCP_"))
+
+    token = http.auth_token.get_secret_value() if http.auth_token else None
+    options = HTTPOptions(
+        host=args.host,
+        port=args.port,
+        auth_token=token,
+        allowed_hosts=http.allowed_hosts,
+        allowed_origins=http.allowed_origins,
+    )
+    refused = refusal(options)
+    if refused is not None:
+        _fail(refused)
+
+    return options
 
 
 async def _serve_async(
     settings: Settings,
     problem: str | None,
-    transport: str,
-    host: str,
-    port: int,
+    http: "HTTPOptions | None",
     with_emulator: bool,
 ) -> None:
     async with AsyncExitStack() as stack:
@@ -202,37 +341,58 @@ async def _serve_async(
             )
             client = None
             logger.info("serving against the emulator at %s", emulator.base_url)
-        elif settings.api_key is None and client is None:
+        elif settings.api_key is None and client is None and not settings.multi_tenant:
             logger.warning(
                 "REPLICAS_API_KEY is not set: every tool call will explain how to "
                 "set it. Use --emulator to try the server without an account."
             )
 
         mcp = build_server(settings, client=client)
-        if transport == "stdio":
-            await mcp.run_stdio_async()
+        if http is None:
+            await serve_stdio(mcp)
             return
 
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            # TODO(#5): require a server token on non-loopback addresses.
-            logger.warning("listening on %s: anyone who can reach it can use it", host)
-        # Said on stderr whatever the log level: over HTTP a person started
-        # this and needs the address.
-        print(f"MCP endpoint: http://{host}:{port}/mcp", file=sys.stderr, flush=True)
-        await mcp.run_streamable_http_async(host=host, port=port)
+        await _serve_http(mcp, http)
+
+
+async def _serve_http(mcp: ReplicasServer, options: "HTTPOptions") -> None:
+    from .server.http_transport import HTTPService
+
+    service = HTTPService(mcp, options)
+    try:
+        url = service.listen()
+    except OSError as exc:
+        _fail(f"cannot listen on {options.host}:{options.port}: {exc.strerror or exc}")
+
+    if mcp.multi_tenant:
+        logger.info("multi-tenant: each request acts with its own Replicas key")
+    # Said on stderr whatever the log level: over HTTP a person started
+    # this and needs the address.
+    print(f"MCP endpoint: {url}", file=sys.stderr, flush=True)
+    await service.serve()
 
 
 def _emulator(args: argparse.Namespace) -> None:
-    from .emulator import EmulatorConfig, serve
+    from .emulator import EmulatorConfig, FaultSpecError, parse_fault, serve
+
+    try:
+        faults = tuple(parse_fault(spec) for spec in args.fault)
+    except FaultSpecError as exc:
+        _fail(f"--fault: {exc}")
 
     key = args.api_key or _generated_key()
     config = EmulatorConfig(
-        api_keys={key: EMULATOR_ORG}, large_replicas=args.large_replicas
+        api_keys={key: EMULATOR_ORG},
+        large_replicas=args.large_replicas,
+        faults=faults,
+        fault_seed=args.fault_seed,
     )
 
     def ready(base_url: str) -> None:
         print(f"Replicas emulator on {base_url}; try it with:")
         print(f"  export REPLICAS_BASE_URL={base_url} REPLICAS_API_KEY={key}")
+        for rule in faults:
+            print(f"  injecting fault {rule.spec}")
         sys.stdout.flush()
 
     if args.host not in ("127.0.0.1", "localhost", "::1") and not args.allow_remote:
@@ -254,10 +414,10 @@ def _generated_key() -> str:
     return f"sk_replicas_emulator_{secrets.token_hex(12)}"
 
 
-def _settings_problem(exc: ValidationError) -> str:
+def _settings_problem(exc: ValidationError, prefix: str = "REPLICAS_") -> str:
     problems: list[str] = []
     for error in exc.errors():
-        variable = f"REPLICAS_{str(error['loc'][0]).upper()}"
+        variable = f"{prefix}{str(error['loc'][0]).upper()}"
         message = error["msg"].removeprefix("Value error, ")
         if not message.startswith(variable):
             message = f"{variable}: {message}"

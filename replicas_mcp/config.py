@@ -8,14 +8,17 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.replicas.dev"
+# A server token guards everything the server can do; short ones are guessable.
+MIN_TOKEN_LENGTH = 16
 
 
 def key_problem(api_key: str) -> str | None:
     """Why a key cannot be sent in a header, or None. Never quotes the key."""
-    if not api_key.isascii() or not api_key.isprintable() or " " in api_key:
+    if not _header_safe(api_key):
         return (
-            "REPLICAS_API_KEY contains spaces, line breaks or non-ASCII characters "
-            "(often curly quotes from a copy and paste); set it to the bare key"
+            "the API key (REPLICAS_API_KEY, or the one your MCP client sends) "
+            "contains spaces, line breaks or non-ASCII characters (often curly "
+            "quotes from a copy and paste); use the bare key"
         )
 
     return None
@@ -51,6 +54,10 @@ class Settings(BaseSettings):
     tools: Annotated[tuple[str, ...] | None, NoDecode] = Field(
         default=None, description="Offer only these tools (comma-separated names)."
     )
+    multi_tenant: bool = Field(
+        default=False,
+        description="Over HTTP, use each request's own key instead of api_key.",
+    )
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -71,7 +78,7 @@ class Settings(BaseSettings):
 
         return value
 
-    @field_validator("read_only", mode="before")
+    @field_validator("read_only", "multi_tenant", mode="before")
     @classmethod
     def _blank_is_default(cls, value: object) -> object:
         return False if isinstance(value, str) and not value.strip() else value
@@ -80,8 +87,7 @@ class Settings(BaseSettings):
     @classmethod
     def _split_names(cls, value: object) -> object:
         if isinstance(value, str):
-            names = tuple(name for name in re.split(r"[\s,]+", value) if name)
-            return names or None
+            return _words(value) or None
 
         return value
 
@@ -104,3 +110,68 @@ class Settings(BaseSettings):
             raise ValueError(msg)
 
         return value
+
+
+class HTTPSettings(BaseSettings):
+    """How `serve --transport http` guards its endpoint (`REPLICAS_MCP_*`).
+
+    Kept apart from `Settings`: these guard the MCP endpoint, not the
+    Replicas API, and mean nothing over stdio.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="REPLICAS_MCP_", frozen=True, hide_input_in_errors=True
+    )
+
+    auth_token: SecretStr | None = Field(
+        default=None, description="Token every HTTP request must present."
+    )
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Host header values accepted besides the defaults."
+    )
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="Origin header values accepted besides the defaults."
+    )
+
+    @field_validator("auth_token", mode="before")
+    @classmethod
+    def _blank_token_is_missing(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+
+        return value
+
+    @field_validator("auth_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        token = value.get_secret_value() if value else None
+        if token is not None and not _header_safe(token):
+            msg = (
+                "REPLICAS_MCP_AUTH_TOKEN must be printable ASCII without spaces "
+                "(it travels in a header)"
+            )
+            raise ValueError(msg)
+
+        if token is not None and len(token) < MIN_TOKEN_LENGTH:
+            msg = (
+                f"REPLICAS_MCP_AUTH_TOKEN must be at least {MIN_TOKEN_LENGTH} "
+                "characters; generate one with: python -c "
+                '"import secrets; print(secrets.token_urlsafe(32))"'
+            )
+            raise ValueError(msg)
+
+        return value
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        return _words(value) if isinstance(value, str) else value
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Names given as one string, separated by commas or whitespace."""
+    return tuple(word for word in re.split(r"[\s,]+", text) if word)
+
+
+def _header_safe(value: str) -> bool:
+    return value.isascii() and value.isprintable() and " " not in value

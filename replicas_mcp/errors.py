@@ -9,6 +9,10 @@ The hierarchy, shaped after the status families the API uses:
   * APIConnectionError - no usable response arrived.
     * APITimeoutError
   * APIResponseError - a 2xx response whose body is not what the contract says.
+  * NotAppliedError - a write whose reply was lost, checked and found not to
+    have happened: safe to do again.
+  * OutcomeUnknownError - a write whose reply was lost and whose effect could
+    not be checked: it may or may not have happened.
   * APIStatusError - a non-2xx response; carries the status and the error envelope.
     * BadRequestError (400)
     * AuthenticationError (401)
@@ -32,7 +36,9 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "MissingAPIKeyError",
+    "NotAppliedError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitError",
     "ReplicasError",
@@ -61,12 +67,19 @@ class MissingAPIKeyError(ConfigurationError):
 
 
 class APIConnectionError(ReplicasError):
-    """The request could not be completed: connection refused, reset, or similar."""
+    """The request could not be completed: connection refused, reset, or similar.
 
-    def __init__(self, message: str, *, method: str, path: str) -> None:
+    `sent` is False only when the request provably never left: no connection
+    was made. Otherwise the API may have acted on it.
+    """
+
+    def __init__(
+        self, message: str, *, method: str, path: str, sent: bool = True
+    ) -> None:
         super().__init__(message)
         self.method = method
         self.path = path
+        self.sent = sent
 
 
 class APITimeoutError(APIConnectionError):
@@ -80,6 +93,17 @@ class APIResponseError(ReplicasError):
         super().__init__(message)
         self.method = method
         self.path = path
+
+
+class NotAppliedError(ReplicasError):
+    """A create or send failed, and a look upstream confirmed it did nothing."""
+
+
+class OutcomeUnknownError(ReplicasError):
+    """A create or send lost its reply, and looking for its effect found nothing.
+
+    It was not retried, so it happened at most once.
+    """
 
 
 class APIStatusError(ReplicasError):

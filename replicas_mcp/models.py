@@ -132,6 +132,20 @@ class MessageReceipt(_Model):
     chat_id: str | None = None
 
 
+class QueuedMessage(_CamelModel):
+    id: str
+    message: str
+    queued_at: datetime
+
+
+class ChatQueue(_CamelModel):
+    """Messages that wait for a chat's agent to finish its current turn."""
+
+    chat_id: str
+    processing: bool
+    queue: list[QueuedMessage]
+
+
 class HistoryEvent(_Model):
     timestamp: datetime
     type: str

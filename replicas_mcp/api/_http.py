@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import httpx2
+import stamina
 
 from .._version import __version__
 from ..config import key_problem
@@ -16,6 +17,12 @@ from ..errors import (
     ConfigurationError,
     MissingAPIKeyError,
     status_error_class,
+)
+from ._retry import (
+    DEFAULT_RETRIES,
+    RetryPolicy,
+    read_failure_is_transient,
+    write_never_left,
 )
 
 logger = logging.getLogger(__name__)
@@ -47,8 +54,10 @@ class HTTPTransport:
         connect_timeout: float,
         http_client: httpx2.AsyncClient | None = None,
         problem: str | None = None,
+        retry: RetryPolicy = DEFAULT_RETRIES,
     ) -> None:
         self.base_url = base_url
+        self._retry = retry
         self._api_key = api_key
         self._problem = problem
         self._timeout = httpx2.Timeout(timeout, connect=connect_timeout)
@@ -75,7 +84,24 @@ class HTTPTransport:
         params: Params | None = None,
         json: Any = None,
     ) -> Any:
-        """Send one request and return its decoded JSON body."""
+        """Send a request, retrying as `RetryPolicy` allows; return its JSON body."""
+        policy = self._retry
+        retries = stamina.retry_context(
+            on=read_failure_is_transient if method == "GET" else write_never_left,
+            attempts=policy.attempts,
+            timeout=policy.total,
+            wait_initial=policy.wait_initial,
+            wait_max=policy.wait_max,
+        )
+        async for attempt in retries:
+            with attempt:
+                return await self._send(method, path, params=params, json=json)
+
+        raise AssertionError("stamina either returns or raises")  # pragma: no cover
+
+    async def _send(
+        self, method: str, path: str, *, params: Params | None, json: Any
+    ) -> Any:
         client, headers = self._prepare()
 
         try:
@@ -140,7 +166,9 @@ class HTTPTransport:
         """Our error for an httpx2 one, with any trace of the key scrubbed."""
         if isinstance(exc, httpx2.TimeoutException):
             msg = f"the Replicas API at {self.base_url} did not answer in time"
-            return APITimeoutError(msg, method=method, path=path)
+            # Without a connection the request never left.
+            sent = not isinstance(exc, httpx2.ConnectTimeout | httpx2.PoolTimeout)
+            return APITimeoutError(msg, method=method, path=path, sent=sent)
 
         bad_setting = (httpx2.InvalidURL, httpx2.UnsupportedProtocol)
         if isinstance(exc, (*bad_setting, httpx2.LocalProtocolError)):
@@ -152,7 +180,10 @@ class HTTPTransport:
 
         reason = self._scrubbed(exc)
         msg = f"could not reach the Replicas API at {self.base_url}: {reason}"
-        return APIConnectionError(msg, method=method, path=path)
+        unsent = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+        return APIConnectionError(
+            msg, method=method, path=path, sent=not isinstance(exc, unsent)
+        )
 
     def _scrubbed(self, exc: Exception) -> str:
         text = str(exc) or type(exc).__name__

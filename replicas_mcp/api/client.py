@@ -1,17 +1,37 @@
 """`ReplicasClient`: one async method per Replicas API operation."""
 
-from collections.abc import AsyncGenerator, AsyncIterator, Collection, Sequence
+import json
+import logging
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Sequence,
+)
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+import anyio
 import httpx2
 
 from ..config import DEFAULT_BASE_URL, Settings
+from ..errors import (
+    APIConnectionError,
+    APIResponseError,
+    NotAppliedError,
+    OutcomeUnknownError,
+    ReplicasError,
+    ServerError,
+)
 from ..models import (
     Chat,
     ChatList,
+    ChatQueue,
     EngineEvent,
     Environment,
     History,
@@ -24,7 +44,12 @@ from ..models import (
     RepositorySet,
 )
 from ._http import HTTPTransport
+from ._retry import DEFAULT_RETRIES, RetryPolicy
 from .events import decode_event
+
+logger = logging.getLogger(__name__)
+
+_Found = TypeVar("_Found")
 
 
 class ReplicasClient:
@@ -46,6 +71,7 @@ class ReplicasClient:
         connect_timeout: float = 10.0,
         http_client: httpx2.AsyncClient | None = None,
         problem: str | None = None,
+        retry: RetryPolicy = DEFAULT_RETRIES,
     ) -> None:
         self._http = HTTPTransport(
             base_url=base_url.rstrip("/"),
@@ -54,6 +80,7 @@ class ReplicasClient:
             connect_timeout=connect_timeout,
             http_client=http_client,
             problem=problem,
+            retry=retry,
         )
 
     @classmethod
@@ -142,7 +169,19 @@ class ReplicasClient:
             plan_mode=plan_mode,
             images=list(images) if images else None,
         )
-        body = await self._http.request("POST", "/v1/replica", json=payload)
+        started = datetime.now(UTC)
+        try:
+            body = await self._http.request("POST", "/v1/replica", json=payload)
+        except (APIConnectionError, APIResponseError, ServerError) as exc:
+            # The API may have created it before the reply was lost: look for
+            # it instead of creating a second, billed one.
+            found = await self._recover(
+                exc,
+                lambda: self._find_created(name, started),
+                not_done=f"replica {name!r} was not created",
+            )
+            return Recovered.model_validate(found.model_dump())
+
         return Replica.model_validate(body["replica"])
 
     async def list_replicas(
@@ -188,9 +227,20 @@ class ReplicasClient:
             plan_mode=plan_mode,
             images=list(images) if images else None,
         )
-        body = await self._http.request(
-            "POST", _replica_path(replica_id, "messages"), json=payload
-        )
+        started = datetime.now(UTC)
+        try:
+            body = await self._http.request(
+                "POST", _replica_path(replica_id, "messages"), json=payload
+            )
+        except (APIConnectionError, APIResponseError, ServerError) as exc:
+            status = await self._recover(
+                exc,
+                lambda: self._find_sent(replica_id, chat_id, message, started),
+                not_done="the message was not sent: it is in neither the chat's "
+                "history nor its queue",
+            )
+            return RecoveredReceipt(status=status, chat_id=chat_id)
+
         return MessageReceipt.model_validate(body)
 
     async def list_chats(self, replica_id: str) -> ChatList:
@@ -205,6 +255,11 @@ class ReplicasClient:
             "POST", _replica_path(replica_id, "chats"), json=payload
         )
         return Chat.model_validate(body)
+
+    async def get_queue(self, replica_id: str, chat_id: str) -> ChatQueue:
+        """Messages waiting in a chat for the agent to finish its turn."""
+        path = _replica_path(replica_id, "chats", chat_id, "queue")
+        return ChatQueue.model_validate(await self._http.request("GET", path))
 
     async def delete_chat(self, replica_id: str, chat_id: str) -> None:
         await self._http.request("DELETE", _replica_path(replica_id, "chats", chat_id))
@@ -243,6 +298,115 @@ class ReplicasClient:
         path = _replica_path(replica_id, "events")
         async with self._http.stream_events(path) as source:
             yield _decoded(source)
+
+    # Reconciling writes whose reply was lost
+
+    async def _recover(
+        self,
+        exc: APIConnectionError | APIResponseError | ServerError,
+        look: Callable[[], Awaitable[_Found | None]],
+        *,
+        not_done: str,
+    ) -> _Found:
+        """Find what a failed write did upstream, and say so either way.
+
+        Found: the write happened once; return what it made. Every look came
+        back empty: it did not happen (`NotAppliedError`, safe to repeat). The
+        looks themselves failed: nobody can tell (`OutcomeUnknownError`).
+        """
+        if isinstance(exc, APIConnectionError) and not exc.sent:
+            raise exc
+
+        looked = False
+        for delay in RECONCILE_DELAYS:
+            # The write may still be under way upstream; look a few times.
+            await anyio.sleep(delay)
+            try:
+                found = await look()
+            except ReplicasError:
+                continue
+            looked = True
+            if found is not None:
+                logger.warning("found what a failed write did: %s", exc)
+                return found
+
+        if looked:
+            msg = f"{not_done} ({exc}); it is safe to try again"
+            raise NotAppliedError(msg) from exc
+
+        msg = (
+            f"the reply was lost ({exc}) and checking what happened failed too; "
+            "it was not retried, so it happened at most once"
+        )
+        raise OutcomeUnknownError(msg) from exc
+
+    async def _chat_ids(self, replica_id: str) -> list[str]:
+        """Chat ids to search; a replica without live chats cannot be checked."""
+        listed = await self.list_chats(replica_id)
+        if listed.waking or not listed.chats:
+            # Asleep or still booting: a parked message would not show up.
+            msg = "the replica's chats cannot be read while it is not running"
+            raise OutcomeUnknownError(msg)
+
+        return [chat.id for chat in listed.chats]
+
+    async def _find_created(self, name: str, since: datetime) -> Replica | None:
+        """A replica of this name created around `since`, newest first."""
+        horizon = since - CLOCK_SKEW
+        for page_number in range(1, 6):
+            page = await self.list_replicas(page=page_number, limit=100)
+            for replica in page.replicas:
+                if replica.name == name and replica.created_at >= horizon:
+                    return replica
+            older = [r for r in page.replicas if r.created_at < horizon]
+            if older or page_number >= page.total_pages:
+                return None
+
+        return None
+
+    async def _find_sent(
+        self, replica_id: str, chat_id: str | None, message: str, since: datetime
+    ) -> str | None:
+        """Where the message went: "sent" (in the history), "queued", or None."""
+        text = _without_prefixes(message)
+        escaped = json.dumps(text)[1:-1]
+        history = await self.get_history(replica_id, chat_id=chat_id, limit=100)
+        for event in reversed(history.events):
+            if event.timestamp < since - CLOCK_SKEW:
+                break
+            if escaped in json.dumps(event.payload):
+                return "sent"
+
+        chats = [chat_id] if chat_id else await self._chat_ids(replica_id)
+        for chat in chats:
+            queue = await self.get_queue(replica_id, chat)
+            if any(waiting.message == text for waiting in queue.queue):
+                return "queued"
+
+        return None
+
+
+class Recovered(Replica):
+    """A replica found after the API's reply to its creation was lost."""
+
+
+class RecoveredReceipt(MessageReceipt):
+    """A message found in the history after the API's reply to it was lost."""
+
+
+# How long to wait before each look for a write's effect, in seconds.
+RECONCILE_DELAYS = (0.2, 0.8, 2.0)
+# Timestamps come from the service's clock; allow for it to differ from ours.
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+def _without_prefixes(message: str) -> str:
+    """The text as the agent gets it: the API strips a leading /plan, /goal, /fast."""
+    text = message.lstrip()
+    while text.startswith(("/plan", "/goal", "/fast")):
+        text = text[5:].lstrip()
+
+    return text
 
 
 async def _decoded(source: httpx2.EventSource) -> AsyncIterator[EngineEvent]:

@@ -11,17 +11,31 @@ file says so.
 
 from .app import build_app
 from .config import EmulatorConfig
+from .fault_middleware import ConnectionDropped
+from .faults import (
+    FaultInjector,
+    FaultRule,
+    FaultSpecError,
+    InjectedFault,
+    parse_fault,
+)
 from .large import large_replica_ids
 from .seed import stable_id
 from .server import EmulatorServer, serve
 from .state import EmulatorState
 
 __all__ = [
+    "ConnectionDropped",
     "EmulatorConfig",
     "EmulatorServer",
     "EmulatorState",
+    "FaultInjector",
+    "FaultRule",
+    "FaultSpecError",
+    "InjectedFault",
     "build_app",
     "large_replica_ids",
+    "parse_fault",
     "serve",
     "stable_id",
 ]

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import EmulatorConfig
 from .errors import ApiError
+from .fault_middleware import FaultMiddleware
 from .routes import ORGANIZATION_SCOPE_KEY, Handlers
 from .state import EmulatorState
 
@@ -84,7 +85,11 @@ def build_app(config: EmulatorConfig | None = None) -> Starlette:
 
     app = Starlette(
         routes=Handlers(state).routes(),
-        middleware=[Middleware(BearerAuth, state=state)],
+        # Faults come first, as from a proxy in front of the service.
+        middleware=[
+            Middleware(FaultMiddleware, faults=state.faults),
+            Middleware(BearerAuth, state=state),
+        ],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,

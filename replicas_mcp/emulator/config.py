@@ -4,6 +4,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .faults import FaultRule, as_rule
+
 DEFAULT_API_KEY = "sk_replicas_test"
 DEFAULT_ORGANIZATION = "acme"
 
@@ -62,6 +64,14 @@ class EmulatorConfig:
     """Repositories, by full (`acme/api`) or short (`api`) name, whose start hook
     exits with status 1 in every replica created with them (`hooks.failed`)."""
 
+    faults: tuple[FaultRule | str, ...] = ()
+    """Fault rules in force from the start, as rules or specs such as
+    `"POST /v1/replica:status=503:times=2"` (FIDELITY.md, "Fault injection").
+    Change them while the server runs through `EmulatorServer.faults`."""
+
+    fault_seed: int = 0
+    """Seed of the `rate` draws of rules that carry no `seed` of their own."""
+
     def __post_init__(self) -> None:
         """Reject settings that would make the emulator misbehave silently."""
         if not self.api_keys:
@@ -82,6 +92,12 @@ class EmulatorConfig:
             raise ValueError(
                 "EmulatorConfig.failing_start_hooks takes a set of repository names"
             )
+        # A bare spec would be read one character at a time.
+        if isinstance(self.faults, str):
+            raise ValueError("EmulatorConfig.faults takes a tuple of rules or specs")
+        for fault in self.faults:
+            as_rule(fault)  # A bad spec fails here, not at the first request.
+
         if self.heartbeat_interval <= 0:
             raise ValueError("EmulatorConfig.heartbeat_interval must be positive")
         if self.max_active is not None and self.max_active < 0:

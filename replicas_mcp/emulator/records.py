@@ -46,6 +46,11 @@ class Message:
     thinking_level: str | None = None
     announced: bool = False
     """True once `chat.turn.accepted` went out for it."""
+    started: bool = False
+    """True once it was answered `sent`: it runs now, though its worker may
+    not have taken it off the deque yet, so the queue routes must skip it."""
+    sender_user_id: str | None = None
+    sender_email: str | None = None
 
 
 @dataclass
@@ -104,6 +109,46 @@ class Chat:
         A turn that waits for the user's reply to a plan is still under way.
         """
         return self.processing or bool(self.queue) or self.pending is not None
+
+    def waiting(self) -> list[Message]:
+        """Return the queue as the API shows it: messages no turn has taken."""
+        return [message for message in self.queue if not message.started]
+
+    def clear_waiting(self) -> bool:
+        """Drop every waiting message; tell whether there was any."""
+        return self._keep_waiting([])
+
+    def drop_waiting(self, message_id: str) -> bool:
+        """Drop one waiting message; False when no waiting message has that id."""
+        waiting = self.waiting()
+        kept = [message for message in waiting if message.id != message_id]
+        return self._keep_waiting(kept) if len(kept) < len(waiting) else False
+
+    def move_waiting(self, message_id: str, position: int) -> bool:
+        """Move a waiting message to a 0-based position among the waiting ones.
+
+        A position past the end means the end: the queue may have shrunk since
+        the client read it. False when nothing moved or the id is not waiting.
+        """
+        waiting = self.waiting()
+        index = next(
+            (i for i, message in enumerate(waiting) if message.id == message_id),
+            None,
+        )
+        if index is None:
+            return False
+
+        moved = waiting.pop(index)
+        waiting.insert(min(position, len(waiting)), moved)
+        return self._keep_waiting(waiting)
+
+    def _keep_waiting(self, waiting: list[Message]) -> bool:
+        """Replace the waiting messages; tell whether the queue changed."""
+        before = [message.id for message in self.queue]
+        taken = [message for message in self.queue if message.started]
+        self.queue.clear()
+        self.queue.extend(taken + waiting)
+        return [message.id for message in self.queue] != before
 
 
 @dataclass

@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Route
 from . import views
 from .errors import ApiError, bad_request, not_found
 from .events import EventStreamResponse
-from .records import ACTIVE, Replica
+from .records import ACTIVE, Chat, Replica
 from .seed import EnvironmentSeed, OrganizationSeed
 from .state import EmulatorState
 from .validation import (
@@ -21,6 +21,7 @@ from .validation import (
     parse_create,
     parse_create_chat,
     parse_json_object,
+    parse_reorder,
     parse_send,
     query_choice,
     query_int,
@@ -32,10 +33,6 @@ ORGANIZATION_SCOPE_KEY = "replicas_emulator.organization"
 
 NOT_IMPLEMENTED = (
     ("GET", "/v1/replica/{id}/chats/{chat_id}/slash-commands"),
-    ("GET", "/v1/replica/{id}/chats/{chat_id}/queue"),
-    ("DELETE", "/v1/replica/{id}/chats/{chat_id}/queue"),
-    ("DELETE", "/v1/replica/{id}/chats/{chat_id}/queue/{message_id}"),
-    ("PATCH", "/v1/replica/{id}/chats/{chat_id}/queue/reorder"),
     ("GET", "/v1/replica/{id}/canvas"),
     ("GET", "/v1/replica/{id}/canvas/{filename}"),
     ("GET", "/v1/replica/{id}/read"),
@@ -92,6 +89,7 @@ class Handlers:
                 self.delete_chat,
                 methods=["DELETE"],
             ),
+            *self._queue_routes(),
             Route("/v1/replica/{id}/history", self.read_history, methods=["GET"]),
             Route("/v1/replica/{id}/hooks", self.get_hooks, methods=["GET"]),
             Route("/v1/replica/{id}/events", self.stream_events, methods=["GET"]),
@@ -106,6 +104,15 @@ class Handlers:
         ]
         return table
 
+    def _queue_routes(self) -> list[BaseRoute]:
+        queue = "/v1/replica/{id}/chats/{chat_id}/queue"
+        return [
+            Route(queue, self.get_queue, methods=["GET"]),
+            Route(queue, self.clear_queue, methods=["DELETE"]),
+            Route(f"{queue}/reorder", self.reorder_queue, methods=["PATCH"]),
+            Route(f"{queue}/{{message_id}}", self.drop_queued, methods=["DELETE"]),
+        ]
+
     # Helpers
 
     def _org(self, request: Request) -> OrganizationSeed:
@@ -114,6 +121,11 @@ class Handlers:
     def _replica(self, request: Request) -> Replica:
         replica_id = str(request.path_params["id"])
         return self.state.replica(self._org(request).name, replica_id)
+
+    def _chat(self, request: Request) -> tuple[Replica, Chat]:
+        replica = self._replica(request)
+        chat = self.state.chat(replica, str(request.path_params["chat_id"]))
+        return replica, chat
 
     async def _body(self, request: Request) -> Json:
         limit = self.config.max_body_bytes
@@ -266,6 +278,39 @@ class Handlers:
         replica = self._replica(request)
         self.state.delete_chat(replica, str(request.path_params["chat_id"]))
         return _json({"success": True})
+
+    # The chat queue (§5.12). The API keeps what waits, so these answer in
+    # every state and wake nothing: messages parked while the workspace sleeps
+    # or boots are in the queue too.
+
+    async def get_queue(self, request: Request) -> Response:
+        """GET .../chats/{chat_id}/queue: the messages no turn has taken yet."""
+        _, chat = self._chat(request)
+        return _json(views.chat_queue(chat))
+
+    async def clear_queue(self, request: Request) -> Response:
+        """DELETE .../chats/{chat_id}/queue; the running turn goes on."""
+        replica, chat = self._chat(request)
+        changed = self.state.edit_queue(replica, chat, chat.clear_waiting)
+        return _json(views.queue_mutation(chat, changed))
+
+    async def drop_queued(self, request: Request) -> Response:
+        """DELETE .../queue/{message_id}; a message not waiting is no change."""
+        replica, chat = self._chat(request)
+        message_id = str(request.path_params["message_id"])
+        changed = self.state.edit_queue(
+            replica, chat, lambda: chat.drop_waiting(message_id)
+        )
+        return _json(views.queue_mutation(chat, changed))
+
+    async def reorder_queue(self, request: Request) -> Response:
+        """PATCH .../queue/reorder with `{messageId, position}` (0-based)."""
+        replica, chat = self._chat(request)
+        move = parse_reorder(await self._body(request))
+        changed = self.state.edit_queue(
+            replica, chat, lambda: chat.move_waiting(move.message_id, move.position)
+        )
+        return _json(views.queue_mutation(chat, changed))
 
     async def read_history(self, request: Request) -> Response:
         """GET /v1/replica/{id}/history, tail-paged (A10, A11)."""

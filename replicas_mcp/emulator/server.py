@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from .app import build_app
 from .config import EmulatorConfig
+from .faults import FaultInjector
 from .state import EmulatorState
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,11 @@ class EmulatorServer:
     def api_key(self) -> str:
         """The first configured API key."""
         return self.config.first_api_key
+
+    @property
+    def faults(self) -> FaultInjector:
+        """The fault rules in force; safe to change from any thread."""
+        return self.state.faults
 
     @property
     def base_url(self) -> str:

@@ -25,6 +25,7 @@ from .agent import PlanAnswer, TurnScript, chat_title, is_approval, plan_turn
 from .clock import format_timestamp, parse_timestamp, utc_now
 from .config import EmulatorConfig
 from .errors import ApiError, bad_request, conflict, not_found
+from .faults import FaultInjector
 from .hooks import (
     environment_start_log,
     repository_start_log,
@@ -89,6 +90,8 @@ class EmulatorState:
         self._replicas: dict[str, Replica] = {}
         self._order = itertools.count()
         self._group: TaskGroup | None = None
+        self.faults = FaultInjector(config.faults, seed=config.fault_seed)
+        """The fault rules in force; tests change them at runtime."""
         if config.large_replicas:
             self._seed_large_replicas()
 
@@ -346,6 +349,9 @@ class EmulatorState:
             chat.processing = False
             chat.current = None
             chat.worker = None
+            # A `sent` message its worker never took waits for the wake again.
+            for message in chat.queue:
+                message.started = False
         for scope in list(replica.tasks):
             scope.cancel()
         replica.hub.close_all()
@@ -500,6 +506,8 @@ class EmulatorState:
 
         chat = self._target_chat(replica, request)
         message = _message(request.message)
+        message.sender_user_id = request.sender_user_id
+        message.sender_email = request.sender_email
         self._record_sender(replica, chat, request)
         chat.activity = next_activity()
         replica.coding_agent = chat.provider
@@ -510,21 +518,42 @@ class EmulatorState:
             return _receipt("waking", None, None, request.chat_id)
 
         if replica.ready and not chat.processing and len(chat.queue) == 1:
+            message.started = True
             self._announce_turn(replica, chat, message, queued=False, position=0)
             self._ensure_worker(replica, chat)
             return _receipt("sent", message.id, None, chat.id)
 
-        position = len(chat.queue)
+        position = len(chat.waiting())
         if replica.status == ACTIVE:
             self._announce_turn(replica, chat, message, queued=True, position=position)
         return _receipt("queued", message.id, position, chat.id)
 
+    # The chat queue (§5.12)
+
+    def chat(self, replica: Replica, chat_id: str) -> Chat:
+        """Return a chat of a replica, in whatever state the replica is."""
+        chat = replica.chats.get(chat_id)
+        if chat is None:
+            raise not_found("Chat", chat_id)
+        return chat
+
+    def edit_queue(
+        self, replica: Replica, chat: Chat, edit: Callable[[], bool]
+    ) -> bool:
+        """Apply a queue edit and return whether it changed the queue.
+
+        Only waiting messages are touched; the running turn goes on. Emptying
+        the queue can leave the chat idle, which watchers must hear about.
+        """
+        was_busy = chat.busy
+        changed = edit()
+        if changed and chat.busy != was_busy and _known_to_streams(replica, chat):
+            replica.hub.publish("chat.updated", {"chat": engine_chat(chat)})
+        return changed
+
     def _target_chat(self, replica: Replica, request: SendInput) -> Chat:
         if request.chat_id is not None:
-            chat = replica.chats.get(request.chat_id)
-            if chat is None:
-                raise not_found("Chat", request.chat_id)
-            return chat
+            return self.chat(replica, request.chat_id)
 
         agent = request.coding_agent or replica.coding_agent
         chat = self.default_chat(replica, agent)
@@ -794,6 +823,11 @@ class EmulatorState:
             self._go_dormant(replica, ARCHIVED)
         elif policy == "delete_when_done":
             self.delete(replica)
+
+
+def _known_to_streams(replica: Replica, chat: Chat) -> bool:
+    """Tell whether event streams know the chat: it is announced once up."""
+    return replica.status == ACTIVE and chat.announced
 
 
 def _repos(replica: Replica) -> list[Json]:

@@ -78,6 +78,18 @@ class Fields:
             raise bad_request(f"{key} is required", f"{key} must not be empty")
         return value
 
+    def index(self, key: str) -> int:
+        """Return a required integer that is 0 or more (a 0-based position)."""
+        value = self._body.get(key)
+        if value is None:
+            raise bad_request(f"{key} is required")
+        # JSON true is not a position, though Python counts bool as int.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad_request(f"{key} must be an integer", f"got {value!r}")
+        if value < 0:
+            raise bad_request(f"{key} must be 0 or more", f"got {value}")
+        return value
+
     def boolean(self, key: str) -> bool:
         """Return a boolean field; absent means false."""
         value = self._body.get(key)
@@ -394,6 +406,22 @@ def parse_create_chat(body: Json, *, strict_enums: bool) -> ChatInput:
         created_at=fields.string("createdAt"),
         parent_chat_id=fields.uuid("parentChatId"),
         client_request_id=fields.string("clientRequestId"),
+    )
+
+
+@dataclass(frozen=True)
+class ReorderInput:
+    """A validated `PATCH .../queue/reorder` body (camelCase, §5.12)."""
+
+    message_id: str
+    position: int
+
+
+def parse_reorder(body: Json) -> ReorderInput:
+    """Validate a queue reorder body; both fields are required."""
+    fields = Fields(body)
+    return ReorderInput(
+        message_id=fields.text("messageId"), position=fields.index("position")
     )
 
 

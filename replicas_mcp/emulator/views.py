@@ -4,7 +4,7 @@ import re
 from typing import Any
 
 from .clock import format_timestamp
-from .records import ACTIVE, Chat, Replica, Sender, Worktree
+from .records import ACTIVE, Chat, Message, Replica, Sender, Worktree
 from .seed import EnvironmentSeed, OrganizationSeed, RepositorySeed, RepositorySetSeed
 
 Json = dict[str, Any]
@@ -236,3 +236,31 @@ def sender(record: Sender) -> Json:
         "senderEmail": record.email,
         "recordedAt": format_timestamp(record.recorded_at),
     }
+
+
+def queued_message(message: Message) -> Json:
+    """Render a QueuedMessageInfo; sender fields only when the send gave them."""
+    info: Json = {
+        "id": message.id,
+        "message": message.text,
+        "queuedAt": format_timestamp(message.queued_at),
+    }
+    if message.sender_user_id is not None:
+        info["senderUserId"] = message.sender_user_id
+    if message.sender_email is not None:
+        info["senderEmail"] = message.sender_email
+    return info
+
+
+def chat_queue(chat: Chat) -> Json:
+    """Render a ChatQueueResponse (§5.12); `processing` as in ReplicaChat."""
+    return {
+        "chatId": chat.id,
+        "processing": chat.busy,
+        "queue": [queued_message(m) for m in chat.waiting()],
+    }
+
+
+def queue_mutation(chat: Chat, changed: bool) -> Json:
+    """Render a QueueMutationResponse: the queue after the edit."""
+    return {"success": changed, "queue": [queued_message(m) for m in chat.waiting()]}

@@ -1,16 +1,17 @@
 """`build_server`: the Replicas MCP server, assembled."""
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.subscriptions import InMemorySubscriptionBus
-from mcp.types import Resource
+from mcp.types import ListResourcesResult, PaginatedRequestParams, Resource
 from pydantic import ValidationError
 
 from .._version import __version__
@@ -18,12 +19,12 @@ from ..api import ReplicasClient
 from ..config import Settings
 from ..errors import ReplicasError
 from .completions import register_completions
-from .live import Watchers
 from .prompts import register_prompts
 from .resources import STATUS_URI, register_resources
 from .schemas import outline, portable
-from .state import AppState
+from .state import AppState, tenant_of
 from .subscriptions import register_subscriptions
+from .tenants import Tenants, keyed_clients
 from .tools import ALL_TOOLS, ToolSpec
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ what the agent said, changed and ran. Big answers are paged: follow \
 next_offset. Reading a sleeping replica wakes it; list_replicas does not."""
 
 RECENT_REPLICAS = 20
+TOOL_DEADLINE = 50.0
 
 
 class ReplicasServer(MCPServer[AppState]):
@@ -58,25 +60,26 @@ class ReplicasServer(MCPServer[AppState]):
         self,
         *,
         bus: InMemorySubscriptionBus,
-        client: ReplicasClient,
+        client: ReplicasClient | None,
         owns_client: bool,
+        settings: Settings,
         tools: list[Tool],
         withheld: dict[str, str],
         instructions: str,
     ) -> None:
+        """Serve with `client`, or multi-tenant (a client per key) if it is None."""
+
         @asynccontextmanager
         async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
-            try:
-                async with anyio.create_task_group() as task_group:
-                    watchers = Watchers(client, task_group)
-                    yield AppState(client=client, watchers=watchers)
-                    # Event streams live as long as someone watches; at
-                    # shutdown nobody does any more.
-                    task_group.cancel_scope.cancel()
-            finally:
-                # The client reconnects lazily, so a later session can reuse it.
-                if owns_client:
-                    await client.aclose()
+            async with (
+                _clients(client, owns_client, settings) as connect,
+                anyio.create_task_group() as task_group,
+            ):
+                tenants = Tenants(task_group, client=client, bus=bus, connect=connect)
+                yield AppState(tenants=tenants)
+                # Event streams live as long as someone watches; at
+                # shutdown nobody does any more.
+                task_group.cancel_scope.cancel()
 
         super().__init__(
             "replicas",
@@ -88,7 +91,17 @@ class ReplicasServer(MCPServer[AppState]):
             tools=tools,
             subscriptions=bus,
         )
-        self.client = client
+
+        # `MCPServer.list_resources()` takes no request context, and which
+        # replicas to list depends on the request's tenant: serve the method
+        # one level down, as `subscriptions.py` does for its methods.
+        lowlevel = self._lowlevel_server
+        lowlevel.add_request_handler(
+            "resources/list", PaginatedRequestParams, self._list_resources_of
+        )
+
+        # Without a client of its own, it makes one per key the requests bring.
+        self.multi_tenant = client is None
         self._withheld = withheld
         self._parameters = {
             tool.name: set(tool.parameters.get("properties", {})) for tool in tools
@@ -121,35 +134,69 @@ class ReplicasServer(MCPServer[AppState]):
             if not (key in optional and (value is None or value == ""))
         }
         try:
-            return await super().call_tool(name, arguments, context)
+            # Hosts give up on a call after about a minute; answer before that.
+            with anyio.fail_after(TOOL_DEADLINE):
+                return await super().call_tool(name, arguments, context)
+        except TimeoutError:
+            msg = (
+                f"{name} took longer than {TOOL_DEADLINE:g} s, so it was stopped; "
+                "the Replicas API may be slow: try again in a minute"
+            )
+            raise ToolError(msg) from None
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(_invalid(name, exc.__cause__)) from exc.__cause__
             raise
 
-    async def list_resources(self) -> list[Resource]:
-        """The static resources, then the most recent replicas as concrete URIs."""
-        listed = await super().list_resources()
-        try:
-            page = await self.client.list_replicas(limit=RECENT_REPLICAS)
-        except ReplicasError as exc:
-            # Listing must not fail because the API is unreachable or no key
-            # is set; the templates still show what can be read.
-            logger.info("no recent replicas in resources/list: %s", exc)
-            return listed
+    async def _list_resources_of(
+        self, ctx: ServerRequestContext[AppState, Any], _: PaginatedRequestParams
+    ) -> ListResourcesResult:
+        """The static resources, then the tenant's recent replicas as concrete URIs."""
+        listed = await self.list_resources()
+        tenant = tenant_of(ctx)
+        if tenant is not None:
+            listed += await _recent_replicas(tenant.client)
 
-        for replica in page.replicas:
-            listed.append(
-                Resource(
-                    uri=STATUS_URI.format(replica_id=replica.id),
-                    name=replica.name,
-                    title=f"Replica {replica.name}",
-                    description=f"{replica.status} replica, status as JSON",
-                    mime_type="application/json",
-                )
-            )
+        return ListResourcesResult(resources=listed)
 
-        return listed
+
+async def _recent_replicas(client: ReplicasClient) -> list[Resource]:
+    try:
+        page = await client.list_replicas(limit=RECENT_REPLICAS)
+    except ReplicasError as exc:
+        # Listing must not fail because the API is unreachable or no key
+        # is set; the templates still show what can be read.
+        logger.info("no recent replicas in resources/list: %s", exc)
+        return []
+
+    return [
+        Resource(
+            uri=STATUS_URI.format(replica_id=replica.id),
+            name=replica.name,
+            title=f"Replica {replica.name}",
+            description=f"{replica.status} replica, status as JSON",
+            mime_type="application/json",
+        )
+        for replica in page.replicas
+    ]
+
+
+@asynccontextmanager
+async def _clients(
+    client: ReplicasClient | None, owns_client: bool, settings: Settings
+) -> AsyncGenerator[Callable[[str], ReplicasClient] | None]:
+    """None with one client (closed if ours), else a maker of per-key clients."""
+    if client is None:
+        async with keyed_clients(settings) as connect:
+            yield connect
+        return
+
+    try:
+        yield None
+    finally:
+        # The client reconnects lazily, so a later session can reuse it.
+        if owns_client:
+            await client.aclose()
 
 
 def build_server(
@@ -159,24 +206,33 @@ def build_server(
 
     Pass `client` to share an existing `ReplicasClient` (the caller closes it);
     otherwise one is built from `settings` (or the environment). `settings`
-    also chooses which tools are offered.
+    also chooses which tools are offered, and with `multi_tenant` makes a
+    server that acts with each HTTP request's own key (and takes no `client`).
     """
     settings = settings or Settings()
+    if settings.multi_tenant and client is not None:
+        raise ValueError("a multi-tenant server makes its own client for each key")
+
+    if client is None and not settings.multi_tenant:
+        client, owns_client = ReplicasClient.from_settings(settings), True
+    else:
+        owns_client = False
     offered, withheld = select_tools(settings)
     writes = any(spec.writes for spec in offered)
     bus = InMemorySubscriptionBus()
     server = ReplicasServer(
         bus=bus,
-        client=client or ReplicasClient.from_settings(settings),
-        owns_client=client is None,
+        client=client,
+        owns_client=owns_client,
+        settings=settings,
         tools=[_tool(spec) for spec in offered],
         withheld=withheld,
         instructions=INSTRUCTIONS if writes else READ_ONLY_INSTRUCTIONS,
     )
     register_resources(server)
     register_prompts(server, can_create="create_replica" not in withheld)
-    register_completions(server, server.client)
-    register_subscriptions(server, bus)
+    register_completions(server)
+    register_subscriptions(server)
     return server
 
 

@@ -83,6 +83,37 @@ def required_uuid(value: str, *, field: str) -> str:
     return canonical
 
 
+KNOWN_VALUES = {
+    "coding_agent": ("claude", "codex", "cursor", "opencode", "pi"),
+    "provider": ("claude", "codex", "cursor", "opencode", "pi"),
+    "lifecycle_policy": (
+        "default",
+        "sleep_when_done",
+        "archive_when_done",
+        "delete_after_inactivity",
+    ),
+    "status": ("active", "sleeping", "archived", "preparing", "error"),
+}
+
+
+def enum_word(value: str | None, *, field: str) -> str | None:
+    """An enum-like value: blank is not given, garbage is refused, new words pass.
+
+    The service adds agents and states over time, so a value this code does
+    not know may still be right; the API answers for those.
+    """
+    text = optional_text(value)
+    if text is None:
+        return None
+
+    if not re.fullmatch(r"[a-z][a-z0-9_.-]{0,39}", text):
+        known = ", ".join(KNOWN_VALUES.get(field, ()))
+        msg = f"{field} {shown(text)} is not a valid value; known values: {known}"
+        raise ToolError(msg)
+
+    return text
+
+
 def is_uuid(value: str) -> bool:
     return uuid_text(value) is not None
 
@@ -184,7 +215,10 @@ def _image_content(index: int, image: ImageInput) -> dict[str, Any]:
         msg = f"{where}.media_type must be one of {allowed}; {got}"
         raise ToolError(msg)
 
-    source = {"type": "base64", "media_type": media_type, "data": _base64(where, data)}
+    raw = _decoded(where, data)
+    _check_whole(where, media_type, raw)
+    encoded = base64.b64encode(raw).decode("ascii")
+    source = {"type": "base64", "media_type": media_type, "data": encoded}
     return {"type": "image", "source": source}
 
 
@@ -205,8 +239,8 @@ def _split_data_uri(
     return embedded, data.strip()[match.end() :]
 
 
-def _base64(where: str, data: str) -> str:
-    """Return canonical standard base64, accepting the URL-safe alphabet."""
+def _decoded(where: str, data: str) -> bytes:
+    """Decode base64 in the standard or the URL-safe alphabet, padded or not."""
     compact = "".join(data.split())
     if not compact:
         msg = f"{where}.data is empty"
@@ -225,4 +259,26 @@ def _base64(where: str, data: str) -> str:
         msg = f"{where} is {len(raw):,} bytes; images may be at most {limit} MiB"
         raise ToolError(msg)
 
-    return base64.b64encode(raw).decode("ascii")
+    return raw
+
+
+def _check_whole(where: str, media_type: str, raw: bytes) -> None:
+    """Refuse bytes that are not a whole image of the type they claim.
+
+    Each format has a fixed start and a fixed end (or a length field), so
+    a wrong media type and a cut-off upload both show before anything is sent.
+    """
+    whole = {
+        "image/png": raw.startswith(b"\x89PNG\r\n\x1a\n") and b"IEND" in raw[-12:],
+        "image/jpeg": raw.startswith(b"\xff\xd8\xff") and raw.endswith(b"\xff\xd9"),
+        "image/gif": raw[:6] in (b"GIF87a", b"GIF89a") and raw.endswith(b"\x3b"),
+        "image/webp": raw[:4] == b"RIFF"
+        and raw[8:12] == b"WEBP"
+        and int.from_bytes(raw[4:8], "little") == len(raw) - 8,
+    }[media_type]
+    if not whole:
+        msg = (
+            f"{where}.data is not a whole {media_type} file: it is cut short or "
+            "another format; send the complete file with its real media_type"
+        )
+        raise ToolError(msg)

@@ -21,7 +21,9 @@ from ..errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    NotAppliedError,
     NotFoundError,
+    OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
     ReplicasError,
@@ -70,6 +72,17 @@ def explain(
     if isinstance(exc, APIResponseError):
         return f"{exc}; retry, and report it if it keeps happening"
 
+    if isinstance(exc, NotAppliedError):
+        return str(exc)
+
+    if isinstance(exc, OutcomeUnknownError):
+        target = (
+            f"get_history(replica_id={replica_id!r})"
+            if replica_id
+            else ("list_replicas")
+        )
+        return f"{exc}. Check {target} before trying again, to avoid doing it twice"
+
     # Configuration problems already say what to change.
     return str(exc)
 
@@ -102,7 +115,7 @@ def _explain_status(
         return (
             f"the Replicas API refused the API key ({reason}); check that "
             "REPLICAS_API_KEY holds a current key (sk_replicas_...) and restart "
-            "the server"
+            "the server (in multi-tenant mode: the key your MCP client sends)"
         )
 
     if isinstance(exc, PermissionDeniedError):
@@ -119,10 +132,13 @@ def _explain_status(
         )
 
     if isinstance(exc, RateLimitError):
-        wait = f"{exc.retry_after:g} seconds" if exc.retry_after else "a minute"
+        wait = f"{exc.retry_after:g} s" if exc.retry_after else "a minute"
         return f"the Replicas API is rate limiting ({reason}); retry in {wait}"
 
     if isinstance(exc, ServerError):
         return f"the Replicas API failed ({reason}); retry in a minute"
+
+    if exc.status_code == 422:
+        return f"the Replicas API could not process the arguments ({reason}); fix them"
 
     return f"the Replicas API answered {reason}"

@@ -12,8 +12,9 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from ..api import ReplicasClient
 from . import arguments, budget
 from .failures import resource_errors
-from .state import AppState
+from .state import AppState, tenant_of
 from .status import observe
+from .tenants import NO_KEY, Tenant
 from .transcript import entry
 
 STATUS_URI = "replicas://replica/{replica_id}"
@@ -45,11 +46,11 @@ def register_resources(mcp: MCPServer[AppState]) -> None:
 async def replica_status(replica_id: str, ctx: Context[AppState]) -> dict[str, Any]:
     """A replica's status, chats, branches and change counts, as JSON."""
     uri = STATUS_URI.format(replica_id=replica_id)
-    app = ctx.request_context.lifespan_context
-    watcher = app.watchers.get(replica_id)
+    tenant = _tenant(ctx)
+    watcher = tenant.watchers.get(replica_id)
     with resource_errors(uri, replica_id=replica_id):
         details, state, _ = await observe(
-            app.client, _checked(replica_id), live=watcher.live if watcher else None
+            tenant.client, _checked(replica_id), live=watcher.live if watcher else None
         )
 
     body = details.model_dump(mode="json", exclude_none=True, exclude={"environment"})
@@ -162,7 +163,15 @@ def _tail(text: str, limit: int) -> str:
 
 
 def _client(ctx: Context[AppState]) -> ReplicasClient:
-    return ctx.request_context.lifespan_context.client
+    return _tenant(ctx).client
+
+
+def _tenant(ctx: Context[AppState]) -> Tenant:
+    tenant = tenant_of(ctx.request_context)
+    if tenant is None:
+        raise ResourceError(NO_KEY)
+
+    return tenant
 
 
 def _checked(replica_id: str) -> str:

@@ -1,12 +1,21 @@
-"""What every request handler shares: the API client and the live watchers."""
+"""What every request handler shares: the tenants, and which one a request is."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
-from ..api import ReplicasClient
-from .live import Watchers
+from mcp.server.context import ServerRequestContext
+
+from .tenants import Tenant, Tenants
 
 
 @dataclass(frozen=True)
 class AppState:
-    client: ReplicasClient
-    watchers: Watchers
+    tenants: Tenants
+
+
+def tenant_of(request: ServerRequestContext[AppState, Any]) -> Tenant | None:
+    """The tenant of the request being handled (None: multi-tenant, no key)."""
+    # The HTTP request that carried this message; stdio and memory have none.
+    headers = cast(Mapping[str, str] | None, getattr(request.request, "headers", None))
+    return request.lifespan_context.tenants.of(headers)

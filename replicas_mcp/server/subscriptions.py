@@ -3,7 +3,9 @@
 A subscriber to `replicas://replica/{id}` or its `/diffs` hears
 `notifications/resources/updated` when the replica's event stream says that
 resource changed. Subscriptions to one replica share one upstream stream,
-which closes with the last unsubscribe or disconnect.
+which closes with the last unsubscribe or disconnect. All of this is per
+tenant (`tenants.py`): each has its own streams and listen bus, so a change
+is only ever announced to subscribers acting with the key that saw it.
 
 * 2026-07-28: `subscriptions/listen` names its URIs up front and lasts as long
   as its response stream; the SDK's handler is wrapped to hold the streams.
@@ -20,12 +22,10 @@ from typing import Any, cast
 
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import MCPServer
-from mcp.server.subscriptions import (
-    InMemorySubscriptionBus,
-    ListenHandler,
-    ResourceUpdated,
-)
+from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
+from mcp.shared.exceptions import MCPError
 from mcp.types import (
+    INVALID_REQUEST,
     EmptyResult,
     SubscribeRequestParams,
     SubscriptionsListenRequestParams,
@@ -33,7 +33,8 @@ from mcp.types import (
 )
 
 from .live import Watchers
-from .state import AppState
+from .state import AppState, tenant_of
+from .tenants import NO_KEY, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -53,44 +54,44 @@ def target(uri: str) -> tuple[str, str] | None:
     return match["id"].lower(), _KIND[bool(match["diffs"])]
 
 
-def register_subscriptions(
-    server: MCPServer[AppState], bus: InMemorySubscriptionBus
-) -> None:
+def register_subscriptions(server: MCPServer[AppState]) -> None:
     """Serve subscriptions for both protocol revisions on `server`."""
-    listen = ListenHandler(bus)
-    # The bus reaches every listen stream of a URI, so one forwarding per URI
-    # serves them all: (forwarding, number of streams).
-    published: dict[str, tuple[_Forwarding, int]] = {}
+    # A tenant's bus reaches every listen stream of that tenant, and only
+    # those, so one forwarding per tenant and URI serves them all:
+    # (forwarding, number of streams).
+    published: dict[tuple[Tenant, str], tuple[_Forwarding, int]] = {}
 
-    def hold(watchers: Watchers, uri: str, following: tuple[str, str]) -> None:
-        forwarding, streams = published.get(uri, (None, 0))
+    def hold(tenant: Tenant, uri: str, following: tuple[str, str]) -> None:
+        forwarding, streams = published.get((tenant, uri), (None, 0))
         if forwarding is None:
-            forwarding = _Forwarding(watchers, uri, following, _publisher(bus, uri))
+            publish = _publisher(tenant.bus, uri)
+            forwarding = _Forwarding(tenant.watchers, uri, following, publish)
             forwarding.__enter__()
-        published[uri] = (forwarding, streams + 1)
+        published[tenant, uri] = (forwarding, streams + 1)
 
-    def let_go(uri: str) -> None:
-        forwarding, streams = published.pop(uri)
+    def let_go(tenant: Tenant, uri: str) -> None:
+        forwarding, streams = published.pop((tenant, uri))
         if streams > 1:
-            published[uri] = (forwarding, streams - 1)
+            published[tenant, uri] = (forwarding, streams - 1)
         else:
             forwarding.__exit__()
 
     async def listen_with_streams(
         ctx: RequestContext, params: SubscriptionsListenRequestParams
     ) -> Any:
+        tenant = _tenant(ctx)
         uris = params.notifications.resource_subscriptions or []
         held: list[str] = []
         try:
             for uri in dict.fromkeys(map(str, uris)):
                 following = target(uri)
                 if following is not None:
-                    hold(ctx.lifespan_context.watchers, uri, following)
+                    hold(tenant, uri, following)
                     held.append(uri)
-            return await listen(ctx, params)
+            return await tenant.listen(ctx, params)
         finally:
             for uri in held:
-                let_go(uri)
+                let_go(tenant, uri)
 
     async def subscribe(
         ctx: RequestContext, params: SubscribeRequestParams
@@ -102,7 +103,7 @@ def register_subscriptions(
             return EmptyResult()
 
         session = ctx.session
-        watchers = ctx.lifespan_context.watchers
+        watchers = _tenant(ctx).watchers
 
         async def send() -> None:
             await session.send_resource_updated(uri)
@@ -170,6 +171,14 @@ class _Forwarding:
         if watcher is not None:
             watcher.listeners.discard(self._listener)
         self._watchers.release(self._replica_id)
+
+
+def _tenant(ctx: RequestContext) -> Tenant:
+    tenant = tenant_of(ctx)
+    if tenant is None:
+        raise MCPError(INVALID_REQUEST, NO_KEY)
+
+    return tenant
 
 
 def _publisher(

@@ -55,6 +55,10 @@ IMPLEMENTED = {
     ("GET", "/v1/replica/{id}/chats"),
     ("POST", "/v1/replica/{id}/chats"),
     ("DELETE", "/v1/replica/{id}/chats/{chatId}"),
+    ("GET", "/v1/replica/{id}/chats/{chatId}/queue"),
+    ("DELETE", "/v1/replica/{id}/chats/{chatId}/queue"),
+    ("DELETE", "/v1/replica/{id}/chats/{chatId}/queue/{messageId}"),
+    ("PATCH", "/v1/replica/{id}/chats/{chatId}/queue/reorder"),
     ("GET", "/v1/replica/{id}/history"),
     ("GET", "/v1/replica/{id}/hooks"),
     ("GET", "/v1/replica/{id}/events"),
@@ -288,6 +292,8 @@ async def exercise(emulator: EmulatorServer, call: Recorder) -> list[Json]:
     await call("GET", history, 404, path={"id": UNKNOWN_ID})
     await call("GET", history, 404, path=ids, params={"chat_id": "nope"})
 
+    await exercise_queue(call, replica_id, chats["chats"][0]["id"])
+
     chat_path = "/v1/replica/{id}/chats/{chatId}"
     both = {"id": replica_id, "chatId": chat["id"]}
     await call("DELETE", chat_path, 200, path=both)
@@ -323,11 +329,44 @@ async def exercise(emulator: EmulatorServer, call: Recorder) -> list[Json]:
     async with anonymous:
         nobody = Recorder(anonymous)
         for method, template in sorted(IMPLEMENTED):
-            filled = {"id": replica_id, "chatId": "c", "workspaceId": replica_id}
+            filled = {
+                "id": replica_id,
+                "chatId": "c",
+                "workspaceId": replica_id,
+                "messageId": "m",
+            }
             await nobody(method, template, 401, path=filled)
         call.exchanges += nobody.exchanges
 
     return events
+
+
+QUEUE = "/v1/replica/{id}/chats/{chatId}/queue"
+
+
+async def exercise_queue(call: Recorder, replica_id: str, chat_id: str) -> Json:
+    """Drive the four queue routes through 200, 400 and 404; return the listing."""
+    both = {"id": replica_id, "chatId": chat_id}
+    listing: Json = await call("GET", QUEUE, 200, path=both)
+    waiting = [entry["id"] for entry in listing["queue"]] or ["msg_none"]
+
+    reorder = f"{QUEUE}/reorder"
+    move = {"messageId": waiting[-1], "position": 0}
+    await call("PATCH", reorder, 200, path=both, json=move)
+    await call("PATCH", reorder, 400, path=both, json={"messageId": waiting[0]})
+    one = {**both, "messageId": waiting[0]}
+    await call("DELETE", f"{QUEUE}/{{messageId}}", 200, path=one)
+    await call("DELETE", QUEUE, 200, path=both)
+
+    unknown = {"id": replica_id, "chatId": "nope"}
+    await call("GET", QUEUE, 404, path=unknown)
+    await call("DELETE", QUEUE, 404, path=unknown)
+    await call(
+        "DELETE", f"{QUEUE}/{{messageId}}", 404, path={**unknown, "messageId": "m"}
+    )
+    await call("PATCH", reorder, 404, path=unknown, json=move)
+    await call("GET", QUEUE, 404, path={"id": UNKNOWN_ID, "chatId": "nope"})
+    return listing
 
 
 def validate_exchanges(spec: Spec, exchanges: list[Exchange]) -> list[str]:
@@ -385,6 +424,33 @@ async def test_large_replica_responses_match_the_openapi_document(
         page = {"chat_id": chat["id"], "limit": 200}
         await call("GET", "/v1/replica/{id}/history", 200, path=history, params=page)
 
+    assert validate_exchanges(spec, call.exchanges) == []
+
+
+@pytest.mark.parametrize(
+    "emulator", [{"boot_delay": 0.5}], indirect=True, ids=["slow-boots"]
+)
+async def test_queue_responses_match_the_openapi_document(
+    spec: Spec, emulator: EmulatorServer, client: httpx2.AsyncClient
+) -> None:
+    """Parked messages, with and without senders, validate as QueuedMessageInfo."""
+    replica = await create(client, "Tidy the README")
+    attributed = {
+        "message": "Also fix the typos",
+        "senderUserId": "user_42",
+        "senderEmail": "dev@example.org",
+    }
+    path = f"/v1/replica/{replica['id']}/messages"
+    receipt = (await client.post(path, json=attributed)).json()
+    call = Recorder(client)
+
+    listing = await exercise_queue(call, replica["id"], receipt["chat_id"])
+
+    assert [entry["message"] for entry in listing["queue"]] == [
+        "Tidy the README",
+        "Also fix the typos",
+    ]
+    assert emulator.state.find(replica["id"]).status == "preparing"
     assert validate_exchanges(spec, call.exchanges) == []
 
 

@@ -1,5 +1,7 @@
 """Small helpers shared by the MCP-level tests."""
 
+import struct
+import zlib
 from typing import Any
 
 from mcp import Client
@@ -33,3 +35,20 @@ async def create(client: Client, **overrides: Any) -> dict[str, Any]:
         "repository_ids": [catalog["repositories"][0]["id"]],
     }
     return await ok(client, "create_replica", arguments | overrides)
+
+
+def tiny_png() -> bytes:
+    """A real 1x1 PNG, made here so no binary file is needed."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", pixels)
+        + chunk(b"IEND", b"")
+    )

@@ -6,7 +6,7 @@ import json
 import pytest
 from mcp import Client
 
-from ._helpers import UNKNOWN_ID, create, error, ok
+from ._helpers import UNKNOWN_ID, create, error, ok, tiny_png
 
 pytestmark = pytest.mark.anyio
 
@@ -70,7 +70,7 @@ async def test_empty_strings_for_optional_arguments_mean_not_given(
 
 
 async def test_images_sent_as_a_json_string_are_understood(mcp_client: Client) -> None:
-    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(24)).decode()
+    png = base64.b64encode(tiny_png()).decode()
     images = json.dumps([{"data": f"data:image/png;base64,{png}"}])
 
     replica = await create(mcp_client, images=images)
@@ -111,3 +111,54 @@ async def test_a_number_never_reaches_the_api_where_an_id_list_is_due(
     )
 
     assert "repository_ids" in text
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "says"),
+    [
+        ("list_replicas", {"status": "ACTIVE; DROP"}, "status 'ACTIVE; DROP'"),
+        (
+            "create_chat",
+            {"replica_id": UNKNOWN_ID, "provider": "Claude Code"},
+            "provider",
+        ),
+        (
+            "create_replica",
+            {"name": "x", "message": "y", "environment_id": "env-1"},
+            "environment_id 'env-1' is not an id",
+        ),
+        (
+            "create_replica",
+            {"name": "x", "message": "y", "repository_ids": '["not-an-id"'},
+            "repository_ids[0]",
+        ),
+        ("get_history", {"replica_id": UNKNOWN_ID, "limit": 0}, "limit:"),
+    ],
+    ids=["status", "provider", "environment-id", "broken-json-ids", "limit"],
+)
+async def test_malformed_values_are_refused_before_any_request(
+    mcp_client: Client, tool: str, arguments: dict[str, object], says: str
+) -> None:
+    text = await error(mcp_client, tool, arguments)
+
+    assert says in text
+
+
+async def test_an_unknown_but_plausible_agent_is_left_for_the_api_to_judge(
+    mcp_client: Client,
+) -> None:
+    """New agents appear upstream first; the API's answer names the field."""
+    catalog = await ok(mcp_client, "list_repositories", {})
+
+    text = await error(
+        mcp_client,
+        "create_replica",
+        {
+            "name": "x",
+            "message": "y",
+            "repository_ids": [catalog["repositories"][0]["id"]],
+            "coding_agent": "deepseek",
+        },
+    )
+
+    assert "400" in text and "coding_agent" in text

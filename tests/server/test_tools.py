@@ -14,7 +14,7 @@ from replicas_mcp.emulator import EmulatorServer
 from replicas_mcp.server import build_server
 
 from ..waiting import turn_completed
-from ._helpers import UNKNOWN_ID, create, error, ok
+from ._helpers import UNKNOWN_ID, create, error, ok, tiny_png
 
 pytestmark = pytest.mark.anyio
 
@@ -255,7 +255,7 @@ async def test_an_unknown_replica_resource_is_not_found(mcp_client: Client) -> N
 
 
 async def test_a_bad_image_is_refused_naming_its_index(mcp_client: Client) -> None:
-    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(32)).decode()
+    png = base64.b64encode(tiny_png()).decode()
     images = [
         {"data": png, "media_type": "image/png"},
         {"data": "not base64!", "media_type": "image/png"},

@@ -7,15 +7,32 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BeforeValidator, Field
 
 from ...api import ReplicasClient
-from ..state import AppState
+from ..live import Watchers
+from ..state import AppState, tenant_of
+from ..tenants import NO_KEY, Tenant
 
 
 def client_of(ctx: Context[AppState]) -> ReplicasClient:
-    return ctx.request_context.lifespan_context.client
+    """The API client of the tenant this call acts for."""
+    return _tenant(ctx).client
+
+
+def watchers_of(ctx: Context[AppState]) -> Watchers:
+    """The live watchers of the tenant this call acts for."""
+    return _tenant(ctx).watchers
+
+
+def _tenant(ctx: Context[AppState]) -> Tenant:
+    tenant = tenant_of(ctx.request_context)
+    if tenant is None:
+        raise ToolError(NO_KEY)
+
+    return tenant
 
 
 def _id_list(value: Any) -> Any:

@@ -6,6 +6,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from ...api.client import RecoveredReceipt
 from .. import arguments, budget
 from ..arguments import ImageInput
 from ..failures import tool_errors
@@ -78,7 +79,7 @@ async def send_message(
             replica_id,
             message=message,
             chat_id=chat_id,
-            coding_agent=arguments.optional_text(coding_agent),
+            coding_agent=arguments.enum_word(coding_agent, field="coding_agent"),
             model=arguments.optional_text(model),
             plan_mode=plan_mode,
             images=arguments.images(images),
@@ -86,6 +87,12 @@ async def send_message(
 
     view = Receipt(replica_id=replica_id, **receipt.model_dump())
     summary = _DELIVERY.get(view.status, f"Delivery status: {view.status}.")
+    if isinstance(receipt, RecoveredReceipt):
+        where = "history" if receipt.status == "sent" else "queue"
+        summary = (
+            f"The API's reply was lost, but the message is in the chat's {where}: "
+            "it was delivered once; do not send it again."
+        )
     if view.position is not None:
         summary = f"{summary} Position {view.position}."
 
@@ -138,10 +145,12 @@ async def create_chat(
 ) -> Annotated[CallToolResult, NewChat]:
     """Open a chat in a replica, e.g. for a second agent to review the work."""
     replica_id = arguments.replica_id(replica_id)
+    provider = arguments.required_text(provider, field="provider")
+    arguments.enum_word(provider, field="provider")
     with tool_errors(replica_id=replica_id):
         chat = await client_of(ctx).create_chat(
             replica_id,
-            provider=arguments.required_text(provider, field="provider"),
+            provider=provider,
             title=arguments.optional_text(title),
         )
 

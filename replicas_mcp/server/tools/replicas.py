@@ -9,6 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from ...api import ReplicasClient
+from ...api.client import Recovered
 from ...models import RepositoryStatus
 from .. import arguments
 from ..arguments import ImageInput
@@ -37,9 +38,14 @@ from ._common import (
     ToolSpec,
     Words,
     client_of,
+    watchers_of,
 )
 
 DIFF_PREVIEW_CHARS = 4_000
+RECOVERED_NOTE = (
+    " (The API's reply was lost; this is the replica it created, found by name:"
+    " no second one was made.)"
+)
 SUMMARY_ROWS = 25
 
 
@@ -180,10 +186,11 @@ async def create_replica(
         lifecycle_policy=lifecycle_policy,
         plan_mode=plan_mode,
     )
-    view = await _create(client_of(ctx), spec, arguments.images(images))
+    view, recovered = await _create(client_of(ctx), spec, arguments.images(images))
+    note = RECOVERED_NOTE if recovered else ""
     return answer(
         view,
-        f"Created {describe_replica(view)}. The agent starts once it has booted.",
+        f"Created {describe_replica(view)}. The agent starts once it has booted.{note}",
         next_calls=[f"wait_for_replicas(replica_ids=[{view.id!r}])"],
     )
 
@@ -201,7 +208,7 @@ async def create_replicas(
 
     async def one(index: int, spec: NewReplica) -> None:
         try:
-            outcomes[index].replica = await _create(client, spec, None)
+            outcomes[index].replica, _ = await _create(client, spec, None)
         except ToolError as exc:
             outcomes[index].error = str(exc)
 
@@ -221,8 +228,11 @@ async def create_replicas(
 
 async def _create(
     client: ReplicasClient, spec: NewReplica, images: list[dict[str, Any]] | None
-) -> ReplicaSummary:
-    """Check one replica's arguments, then create it; failures are ToolErrors."""
+) -> tuple[ReplicaSummary, bool]:
+    """Check one replica's arguments, then create it; failures are ToolErrors.
+
+    Also says whether the replica was found after the API's reply was lost.
+    """
     name = arguments.replica_name(spec.name)
     message = arguments.message_text(spec.message)
     repository_set_id = arguments.optional_uuid(
@@ -260,14 +270,16 @@ async def _create(
             repository_ids=repository_ids or None,
             repository_set_id=repository_set_id,
             environment_id=environment_id,
-            coding_agent=arguments.optional_text(spec.coding_agent),
+            coding_agent=arguments.enum_word(spec.coding_agent, field="coding_agent"),
             model=arguments.optional_text(spec.model),
-            lifecycle_policy=arguments.optional_text(spec.lifecycle_policy),
+            lifecycle_policy=arguments.enum_word(
+                spec.lifecycle_policy, field="lifecycle_policy"
+            ),
             plan_mode=spec.plan_mode,
             images=images,
         )
 
-    return replica_summary(replica)
+    return replica_summary(replica), isinstance(replica, Recovered)
 
 
 async def list_replicas(
@@ -280,7 +292,7 @@ async def list_replicas(
     client = client_of(ctx)
     with tool_errors():
         result = await client.list_replicas(
-            page=page, limit=limit, status=arguments.optional_text(status)
+            page=page, limit=limit, status=arguments.enum_word(status, field="status")
         )
 
     view = ReplicaPageView(
@@ -313,11 +325,10 @@ async def get_replica(
     """
     replica_id = arguments.replica_id(replica_id)
     include = include or []
-    state = ctx.request_context.lifespan_context
-    watcher = state.watchers.get(replica_id)
+    watcher = watchers_of(ctx).get(replica_id)
     with tool_errors(replica_id=replica_id):
         details, found, _ = await observe(
-            state.client,
+            client_of(ctx),
             replica_id,
             include=include,
             live=watcher.live if watcher else None,

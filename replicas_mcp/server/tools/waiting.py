@@ -21,12 +21,13 @@ from ..state import AppState
 from ..status import observe
 from ..transcript import entry
 from ..views import View, answer
-from ._common import READ, IdList, ToolSpec
+from ._common import READ, IdList, ToolSpec, client_of, watchers_of
 
 Until = Literal["turn_completed", "idle", "needs_input", "active", "any_change"]
 
 MAX_REPLICAS = 10
-MAX_TIMEOUT = 55
+# Below the server's 50 s limit on any call, leaving room for the digest.
+MAX_TIMEOUT = 45
 # Hosts give up on a silent call after about a minute; progress keeps it alive.
 PROGRESS_EVERY = 4.0
 # ...and news of what the agent is doing goes out as it happens, this spaced.
@@ -67,17 +68,14 @@ async def wait_for_replicas(
     timeout: Annotated[float, Field(ge=1, le=MAX_TIMEOUT)] = 40,
     all_of: Annotated[bool, Field(description="Wait for all, not the first.")] = False,
 ) -> Annotated[CallToolResult, WaitView]:
-    """Wait (at most 55 s) until replicas finish a turn, go idle, need input or
+    """Wait (at most 45 s) until replicas finish a turn, go idle, need input or
     change; returns each one's state, last message, changes and PRs.
     """
     ids = _checked_ids(replica_ids)
-    app = ctx.request_context.lifespan_context
+    client, watching = client_of(ctx), watchers_of(ctx).watching
     started = time.monotonic()
     async with AsyncExitStack() as stack:
-        watchers = {
-            rid: await stack.enter_async_context(app.watchers.watching(rid))
-            for rid in ids
-        }
+        watchers = {rid: await stack.enter_async_context(watching(rid)) for rid in ids}
         with anyio.move_on_after(timeout):
             await _until_synced(watchers.values())
         starts = {rid: _start(w.live) for rid, w in watchers.items()}
@@ -94,7 +92,7 @@ async def wait_for_replicas(
         )
 
     waited = round(time.monotonic() - started, 1)
-    digests = await _digests(app.client, watchers, done)
+    digests = await _digests(client, watchers, done)
     timed_out = not done or (all_of and len(done) < len(ids))
     view = WaitView(
         until=until, timed_out=timed_out, waited_seconds=waited, replicas=digests

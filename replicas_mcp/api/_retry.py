@@ -1,0 +1,53 @@
+"""When a failed request is tried again, and when it must not be.
+
+Reads are retried on failures that may pass (no connection, timeouts, 429,
+502-504), honouring `Retry-After`, within a bounded number of attempts and
+total time. A write is retried only when its request provably never left
+this machine: anything else might already have created a replica or sent a
+message, and doing it twice costs the user money or confuses the agent.
+"""
+
+from dataclasses import dataclass
+
+import stamina.instrumentation
+
+from ..errors import APIConnectionError, APIStatusError
+
+# Statuses that say "not now" rather than "no". 500 is not among them: the
+# contract reserves it for faults that a retry does not fix.
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+
+# Retries are logged through the standard library only: stamina would also
+# pick structlog if installed, whose default output is stdout, which over
+# stdio is the protocol channel.
+stamina.instrumentation.set_on_retry_hooks([stamina.instrumentation.LoggingOnRetryHook])
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts in all, and seconds for all of them together."""
+
+    attempts: int = 4
+    total: float = 20.0
+    wait_initial: float = 0.25
+    wait_max: float = 4.0
+
+
+DEFAULT_RETRIES = RetryPolicy()
+NO_RETRIES = RetryPolicy(attempts=1)
+
+
+def read_failure_is_transient(exc: Exception) -> bool | float:
+    """For stamina: retry a read? A number is the wait the server asked for."""
+    if isinstance(exc, APIConnectionError):
+        return True
+
+    if isinstance(exc, APIStatusError) and exc.status_code in TRANSIENT_STATUSES:
+        return exc.retry_after if exc.retry_after is not None else True
+
+    return False
+
+
+def write_never_left(exc: Exception) -> bool:
+    """For stamina: retry a write only if it was never sent."""
+    return isinstance(exc, APIConnectionError) and not exc.sent
