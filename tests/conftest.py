@@ -37,6 +37,13 @@ def emulator() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
+def faults(emulator: EmulatorServer) -> Iterator[EmulatorServer]:
+    """The session emulator, with every fault rule removed after the test."""
+    yield emulator
+    emulator.faults.clear()
+
+
+@pytest.fixture
 async def api(emulator: EmulatorServer) -> AsyncIterator[ReplicasClient]:
     async with ReplicasClient(api_key=API_KEY, base_url=emulator.base_url) as client:
         yield client

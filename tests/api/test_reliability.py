@@ -4,7 +4,7 @@ Reads are retried within bounds; writes are never blindly repeated, and a
 write whose reply was lost is looked for instead.
 """
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,13 +18,6 @@ from ..waiting import turn_completed
 pytestmark = pytest.mark.anyio
 
 FAST = RetryPolicy(attempts=4, total=5.0, wait_initial=0.01, wait_max=0.05)
-
-
-@pytest.fixture
-def faults(emulator: EmulatorServer) -> Iterator[EmulatorServer]:
-    """The session emulator, with every fault rule removed afterwards."""
-    yield emulator
-    emulator.faults.clear()
 
 
 @pytest.fixture

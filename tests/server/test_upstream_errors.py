@@ -1,6 +1,6 @@
 """Every upstream failure reaches the model as one clear line, never raw."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from mcp import Client
@@ -15,12 +15,6 @@ from ._helpers import UNKNOWN_ID, text_of
 pytestmark = pytest.mark.anyio
 
 FAST = RetryPolicy(attempts=2, total=2.0, wait_initial=0.01, wait_max=0.02)
-
-
-@pytest.fixture
-def faults(emulator: EmulatorServer) -> Iterator[EmulatorServer]:
-    yield emulator
-    emulator.faults.clear()
 
 
 @pytest.fixture
