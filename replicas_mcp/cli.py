@@ -150,7 +150,12 @@ fault injection (--fault SPEC, repeatable; rules are checked in order):
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8765)
     emulator.add_argument(
-        "--api-key", help="key the emulator accepts (default: a generated one)"
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY[=ORG]",
+        help="a key the emulator accepts, optionally with its organisation's name; "
+        "repeat for several organisations (default: one generated key)",
     )
     emulator.add_argument(
         "--allow-remote",
@@ -380,9 +385,10 @@ def _emulator(args: argparse.Namespace) -> None:
     except FaultSpecError as exc:
         _fail(f"--fault: {exc}")
 
-    key = args.api_key or _generated_key()
+    keys = _organisations(args.api_key) or {_generated_key(): EMULATOR_ORG}
+    key = next(iter(keys))
     config = EmulatorConfig(
-        api_keys={key: EMULATOR_ORG},
+        api_keys=keys,
         large_replicas=args.large_replicas,
         faults=faults,
         fault_seed=args.fault_seed,
@@ -391,6 +397,8 @@ def _emulator(args: argparse.Namespace) -> None:
     def ready(base_url: str) -> None:
         print(f"Replicas emulator on {base_url}; try it with:")
         print(f"  export REPLICAS_BASE_URL={base_url} REPLICAS_API_KEY={key}")
+        for other, organisation in list(keys.items())[1:]:
+            print(f"  (also key {other} for organisation {organisation})")
         for rule in faults:
             print(f"  injecting fault {rule.spec}")
         sys.stdout.flush()
@@ -408,6 +416,16 @@ def _emulator(args: argparse.Namespace) -> None:
         allow_remote=args.allow_remote,
         on_ready=ready,
     )
+
+
+def _organisations(specs: list[str]) -> dict[str, str]:
+    """`KEY` or `KEY=ORG` flags as key -> organisation; bare keys share one."""
+    keys: dict[str, str] = {}
+    for spec in specs:
+        key, _, organisation = spec.partition("=")
+        keys[key.strip()] = organisation.strip() or EMULATOR_ORG
+
+    return keys
 
 
 def _generated_key() -> str:

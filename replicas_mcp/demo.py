@@ -16,11 +16,11 @@ from pydantic import BaseModel
 from .server.tools.history import HistoryPage
 from .server.tools.hooks import HookLogsView
 from .server.tools.replicas import Catalog
+from .server.tools.waiting import WaitView
 from .server.views import ReplicaSummary, ReplicaView, is_working
 
 TASK = "Show a clear error message when login fails, and add a test for it."
 FOLLOW_TIMEOUT = 60.0
-POLL_INTERVAL = 0.5
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -49,7 +49,7 @@ async def run_demo() -> int:
         )
         _say(f"replica {replica.id} is {replica.status}")
 
-        _heading("3. Follow it until the agent's turn completes  (get_replica)")
+        _heading("3. Follow it until the agent is done  (wait_for_replicas)")
         details = await _follow(client, replica.id)
 
         _heading("4. What did the agent say?  (get_history)")
@@ -79,25 +79,31 @@ async def run_demo() -> int:
 
 
 async def _follow(client: Client, replica_id: str) -> ReplicaView:
-    last = None
+    """Wait in bounded steps, as a model would, echoing the progress notes."""
+    said: list[str] = []
+
+    async def progress(
+        progress: float, total: float | None, message: str | None
+    ) -> None:
+        note = (message or "").partition(": ")[2]
+        if note and note not in said:
+            said.append(note)
+            _say(f"... {note}")
+
     with anyio.fail_after(FOLLOW_TIMEOUT):
         while True:
-            details = await _call(
-                client, ReplicaView, "get_replica", replica_id=replica_id
+            result = await client.call_tool(
+                "wait_for_replicas",
+                {"replica_ids": [replica_id], "until": "idle", "timeout": 20},
+                progress_callback=progress,
             )
-            state = _describe(details)
-            if state != last:
-                _say(state)
-                last = state
-            if _turn_done(details):
-                return details
-            await anyio.sleep(POLL_INTERVAL)
+            waited = WaitView.model_validate(result.structured_content)
+            if not waited.timed_out:
+                break
 
-
-def _turn_done(details: ReplicaView) -> bool:
-    return (
-        details.status == "active" and bool(details.chats) and not is_working(details)
-    )
+    details = await _call(client, ReplicaView, "get_replica", replica_id=replica_id)
+    _say(_describe(details))
+    return details
 
 
 def _describe(details: ReplicaView) -> str:

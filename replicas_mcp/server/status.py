@@ -63,7 +63,7 @@ def replica_state(
     if waiting:
         return State(
             "needs_input",
-            "the agent waits for your answer (e.g. plan approval)",
+            "the agent waits for your answer, e.g. to approve its plan",
             f"send_message({target}, message='Approved, go ahead')",
         )
 

@@ -306,3 +306,38 @@ async def test_subscribers_hear_when_a_replica_changes_2025(
             await _no_streams(emulator_here, replica_id)
 
     assert set(updates) == {uri}
+
+
+async def test_waiting_on_a_replica_that_does_not_exist_is_an_error(
+    client: Client,
+) -> None:
+    result = await client.call_tool(
+        "wait_for_replicas", {"replica_ids": [UNKNOWN_ID], "timeout": 5}
+    )
+
+    assert result.is_error
+    assert f"replica {UNKNOWN_ID} not found" in text_of(result)
+
+
+async def test_a_batch_where_nothing_was_created_is_an_error(client: Client) -> None:
+    result = await client.call_tool(
+        "create_replicas",
+        {
+            "replicas": [
+                {"name": "a", "message": "x", "repository_ids": [UNKNOWN_ID]},
+                {"name": "b", "message": "y"},
+            ]
+        },
+    )
+
+    assert result.is_error
+    assert "no replica was created" in text_of(result)
+    assert "a: " in text_of(result) and "b: " in text_of(result)
+
+
+async def test_a_batch_with_repeated_names_is_refused(client: Client) -> None:
+    replicas = [{"name": "twin", "message": "x", "environment_id": UNKNOWN_ID}] * 2
+
+    result = await client.call_tool("create_replicas", {"replicas": replicas})
+
+    assert result.is_error and "repeated: twin" in text_of(result)

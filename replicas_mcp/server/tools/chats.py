@@ -99,7 +99,7 @@ async def send_message(
     return answer(
         view,
         summary,
-        next_calls=[f"get_replica(replica_id={replica_id!r}) to follow it"],
+        next_calls=[f"wait_for_replicas(replica_ids=[{replica_id!r}])"],
     )
 
 

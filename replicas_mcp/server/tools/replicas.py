@@ -203,6 +203,14 @@ async def create_replicas(
     ],
 ) -> Annotated[CallToolResult, BatchView]:
     """Start up to 10 replicas at once; each gets its own result or error."""
+    names = [spec.name for spec in replicas]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        # A create whose reply is lost is found again by its name; two of the
+        # same name in one batch could not be told apart.
+        msg = f"names must differ within a batch; repeated: {', '.join(repeated)}"
+        raise ToolError(msg)
+
     client = client_of(ctx)
     outcomes: list[Outcome] = [Outcome(name=spec.name) for spec in replicas]
 
@@ -217,6 +225,10 @@ async def create_replicas(
             group.start_soon(one, index, spec)
 
     created = [o.replica.id for o in outcomes if o.replica is not None]
+    if not created:
+        reasons = "; ".join(f"{o.name}: {o.error}" for o in outcomes)
+        raise ToolError(f"no replica was created: {reasons}")
+
     view = BatchView(
         created=len(created), failed=len(outcomes) - len(created), results=outcomes
     )

@@ -78,6 +78,13 @@ async def wait_for_replicas(
         watchers = {rid: await stack.enter_async_context(watching(rid)) for rid in ids}
         with anyio.move_on_after(timeout):
             await _until_synced(watchers.values())
+        unknown = [rid for rid, w in watchers.items() if w.live.gone]
+        if unknown:
+            msg = (
+                f"replica {', '.join(unknown)} not found; list_replicas shows the "
+                "ones you can use"
+            )
+            raise ToolError(msg)
         starts = {rid: _start(w.live) for rid, w in watchers.items()}
 
         def met() -> set[str]:
