@@ -6,12 +6,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+from mcp import MCPError
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.subscriptions import InMemorySubscriptionBus
-from mcp.types import ListResourcesResult, PaginatedRequestParams, Resource
+from mcp.types import (
+    INVALID_PARAMS,
+    ListResourcesResult,
+    PaginatedRequestParams,
+    Resource,
+)
 from pydantic import ValidationError
 
 from .._version import __version__
@@ -19,6 +25,7 @@ from ..api import ReplicasClient
 from ..config import Settings
 from ..errors import ReplicasError
 from .completions import register_completions
+from .log_level import register_log_level
 from .prompts import register_prompts
 from .resources import STATUS_URI, register_resources
 from .schemas import outline, portable
@@ -111,6 +118,27 @@ class ReplicasServer(MCPServer[AppState]):
             - set(tool.parameters.get("required", []))
             for tool in tools
         }
+
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[AppState, Any] | None = None,
+    ) -> Any:
+        """Prompts, with a caller's mistakes reported as invalid params.
+
+        The SDK raises a plain ValueError for an unknown prompt or a missing
+        argument, which the 2026 protocol turns into an internal error.
+        """
+        known = sorted(prompt.name for prompt in await self.list_prompts())
+        if name not in known:
+            msg = f"no prompt named {name!r}; the prompts are: {', '.join(known)}"
+            raise MCPError(INVALID_PARAMS, msg)
+
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except ValueError as exc:
+            raise MCPError(INVALID_PARAMS, str(exc)) from exc
 
     async def call_tool(
         self,
@@ -233,6 +261,7 @@ def build_server(
     register_prompts(server, can_create="create_replica" not in withheld)
     register_completions(server)
     register_subscriptions(server)
+    register_log_level(server)
     return server
 
 

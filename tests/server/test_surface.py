@@ -4,8 +4,8 @@ import json
 from typing import Any
 
 import pytest
-from mcp import Client
-from mcp.types import TextContent
+from mcp import Client, MCPError
+from mcp.types import INVALID_PARAMS, TextContent
 
 from replicas_mcp.api import ReplicasClient
 from replicas_mcp.config import Settings
@@ -195,3 +195,17 @@ async def test_prompts_walk_a_model_through_delegation_and_review(
     assert "Fix the login bug" in delegate_text.text
     assert 'coding_agent="claude"' in delegate_text.text
     assert "r-1" in review_text.text and "get_diff" in review_text.text
+
+
+async def test_an_unknown_prompt_or_missing_argument_is_invalid_params(
+    mcp_client: Client,
+) -> None:
+    """Not an internal error: the caller can fix it."""
+    with pytest.raises(MCPError) as unknown:
+        await mcp_client.get_prompt("no_such_prompt", {})
+    with pytest.raises(MCPError) as missing:
+        await mcp_client.get_prompt("review_replica", {})
+
+    assert unknown.value.error.code == INVALID_PARAMS
+    assert "delegate_task" in unknown.value.error.message
+    assert missing.value.error.code == INVALID_PARAMS
