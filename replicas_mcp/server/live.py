@@ -69,21 +69,12 @@ class Watcher:
         self.live = LiveReplica(replica_id)
         self.listeners: set[Listener] = set()
         self._client = client
-        self._changed = anyio.Event()
         self._synced = anyio.Event()
         self._last_text: str | None = None
 
     async def synced(self) -> None:
         """Return once the view has been read at least once."""
         await self._synced.wait()
-
-    async def next_change(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for the view to change."""
-        with anyio.move_on_after(timeout):
-            await self._changed.wait()
-            return True
-
-        return False
 
     async def run(self) -> None:
         try:
@@ -231,8 +222,6 @@ class Watcher:
 
     def _mark(self, kinds: set[str]) -> None:
         self.live.version += 1
-        self._changed.set()
-        self._changed = anyio.Event()
         for listener in list(self.listeners):
             listener(frozenset(kinds))
 

@@ -12,9 +12,9 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from ..api import ReplicasClient
 from . import arguments, budget
 from .failures import resource_errors
-from .state import AppState, tenant_of
+from .state import AppState, require_tenant
 from .status import observe
-from .tenants import NO_KEY, Tenant
+from .tenants import Tenant
 from .transcript import entry
 
 STATUS_URI = "replicas://replica/{replica_id}"
@@ -167,11 +167,7 @@ def _client(ctx: Context[AppState]) -> ReplicasClient:
 
 
 def _tenant(ctx: Context[AppState]) -> Tenant:
-    tenant = tenant_of(ctx.request_context)
-    if tenant is None:
-        raise ResourceError(NO_KEY)
-
-    return tenant
+    return require_tenant(ctx.request_context, ResourceError)
 
 
 def _checked(replica_id: str) -> str:

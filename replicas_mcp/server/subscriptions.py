@@ -33,8 +33,8 @@ from mcp.types import (
 )
 
 from .live import Watchers
-from .state import AppState, tenant_of
-from .tenants import NO_KEY, Tenant
+from .state import AppState, require_tenant
+from .tenants import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -174,11 +174,7 @@ class _Forwarding:
 
 
 def _tenant(ctx: RequestContext) -> Tenant:
-    tenant = tenant_of(ctx)
-    if tenant is None:
-        raise MCPError(INVALID_REQUEST, NO_KEY)
-
-    return tenant
+    return require_tenant(ctx, lambda message: MCPError(INVALID_REQUEST, message))
 
 
 def _publisher(

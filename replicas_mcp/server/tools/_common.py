@@ -13,8 +13,8 @@ from pydantic import BeforeValidator, Field
 
 from ...api import ReplicasClient
 from ..live import Watchers
-from ..state import AppState, tenant_of
-from ..tenants import NO_KEY, Tenant
+from ..state import AppState, require_tenant
+from ..tenants import Tenant
 
 
 def client_of(ctx: Context[AppState]) -> ReplicasClient:
@@ -28,11 +28,7 @@ def watchers_of(ctx: Context[AppState]) -> Watchers:
 
 
 def _tenant(ctx: Context[AppState]) -> Tenant:
-    tenant = tenant_of(ctx.request_context)
-    if tenant is None:
-        raise ToolError(NO_KEY)
-
-    return tenant
+    return require_tenant(ctx.request_context, ToolError)
 
 
 def _id_list(value: Any) -> Any:
