@@ -15,6 +15,7 @@ from ._version import __version__
 from .api import ReplicasClient
 from .config import HTTPSettings, Settings
 from .server import ReplicasServer, build_server, select_tools
+from .startup import resume_collector
 from .stdio import claim_stdout, serve_stdio
 
 if TYPE_CHECKING:
@@ -35,7 +36,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     if args.command in (None, "serve"):
         _serve(args)
-    elif args.command == "emulator":
+        return
+
+    # Only serving is in a hurry to start.
+    resume_collector()
+    if args.command == "emulator":
         _emulator(args)
     else:
         from .demo import run_demo
@@ -65,9 +70,29 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve MCP (stdio by default)")
     serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
-    serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address")
+    serve.add_argument(
+        "--host", help="HTTP bind address (REPLICAS_MCP_HOST; default 127.0.0.1)"
+    )
     serve.add_argument(
         "--port", type=int, default=8000, help="HTTP port (0: any free one)"
+    )
+    serve.add_argument(
+        "--stateless",
+        action="store_true",
+        default=None,
+        help="serve every HTTP request on its own, without sessions, so any "
+        "worker can answer it; 2025-11-25 resources/subscribe is then refused "
+        "(REPLICAS_MCP_STATELESS)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="HTTP worker processes on one port (default 1); more than one "
+        "needs --stateless and a Replicas API other than --emulator. Under "
+        "uvicorn or gunicorn, serve replicas_mcp.server.asgi:create_app "
+        "(a factory configured by the variables) instead",
     )
     serve.add_argument(
         "--auth-token",
@@ -227,7 +252,7 @@ def _serve(args: argparse.Namespace) -> None:
     settings, problem = _load_settings(overrides)
     if settings.multi_tenant:
         settings, problem = _multi_tenant_settings(args, settings, overrides), None
-    elif problem is not None:
+    elif problem is not None and getattr(args, "workers", 1) == 1:
         logger.error("%s; every tool call will report this", problem)
 
     try:
@@ -236,6 +261,29 @@ def _serve(args: argparse.Namespace) -> None:
         _fail(str(exc))
 
     http = _http_options(args) if args.transport == "http" else None
+    if http is not None and args.workers > 1:
+        # Worker processes build their own servers; this one only supervises.
+        from .server.asgi import serve_workers
+
+        resume_collector()
+        if problem is not None:
+            _fail(f"{problem}; {args.workers} workers cannot start with it")
+        logger.info("serving statelessly with %d worker processes", args.workers)
+        try:
+            serve_workers(
+                settings,
+                http,
+                args.workers,
+                # As in one process: a person started this and needs the address.
+                announce=lambda url: print(
+                    f"MCP endpoint: {url}", file=sys.stderr, flush=True
+                ),
+                log_level=logging.getLogger().level,
+            )
+        except OSError as exc:
+            _fail(f"cannot listen on {http.host}:{http.port}: {exc.strerror or exc}")
+        return
+
     try:
         anyio.run(_serve_async, settings, problem, http, args.emulator)
     except KeyboardInterrupt:
@@ -298,27 +346,23 @@ def _multi_tenant_settings(
 
 def _http_options(args: argparse.Namespace) -> "HTTPOptions":
     """How to listen and guard the HTTP endpoint, or exit saying what is unsafe."""
+    from .server.asgi import workers_refusal
     from .server.http_transport import HTTPOptions, refusal
 
     flags = {
         "auth_token": args.auth_token,
         "allowed_hosts": args.allowed_hosts,
         "allowed_origins": args.allowed_origins,
+        "host": args.host,
+        "stateless": args.stateless,
     }
     try:
         http = HTTPSettings(**{k: v for k, v in flags.items() if v is not None})
     except ValidationError as exc:
         _fail(_settings_problem(exc, prefix="REPLICAS_MCP_"))
 
-    token = http.auth_token.get_secret_value() if http.auth_token else None
-    options = HTTPOptions(
-        host=args.host,
-        port=args.port,
-        auth_token=token,
-        allowed_hosts=http.allowed_hosts,
-        allowed_origins=http.allowed_origins,
-    )
-    refused = refusal(options)
+    options = HTTPOptions.from_settings(http, port=args.port)
+    refused = refusal(options) or workers_refusal(args.workers, options, args.emulator)
     if refused is not None:
         _fail(refused)
 
@@ -353,6 +397,7 @@ async def _serve_async(
             )
 
         mcp = build_server(settings, client=client)
+        resume_collector()
         if http is None:
             await serve_stdio(mcp)
             return

@@ -1,11 +1,11 @@
 """Settings, read from `REPLICAS_*` environment variables; command-line flags win."""
 
+import os
 import re
-from typing import Annotated
+from typing import Any, ClassVar
 
 import httpx2
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 DEFAULT_BASE_URL = "https://api.replicas.dev"
 # A server token guards everything the server can do; short ones are guessable.
@@ -24,17 +24,35 @@ def key_problem(api_key: str) -> str | None:
     return None
 
 
-class Settings(BaseSettings):
+class _FromEnvironment(BaseModel):
+    """Fields read from `<prefix><FIELD NAME>` variables; keyword arguments win.
+
+    Every value arrives as the string the variable holds; the validators turn
+    it into the field's type (lists are comma- or space-separated words).
+    """
+
+    # Inputs stay out of error texts: one of them is the API key.
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+
+    env_prefix: ClassVar[str]
+
+    def __init__(self, **values: Any) -> None:
+        found = {
+            name: os.environ[variable]
+            for name in type(self).model_fields
+            if (variable := f"{self.env_prefix}{name.upper()}") in os.environ
+        }
+        super().__init__(**(found | values))
+
+
+class Settings(_FromEnvironment):
     """How to reach the Replicas API.
 
     Build it once at start-up (flags as keyword arguments override the
     environment) and pass it down; nothing reads the environment later.
     """
 
-    # Inputs stay out of error texts: one of them is the API key.
-    model_config = SettingsConfigDict(
-        env_prefix="REPLICAS_", frozen=True, hide_input_in_errors=True
-    )
+    env_prefix = "REPLICAS_"
 
     api_key: SecretStr | None = Field(
         default=None, description="Bearer key for the Replicas API (sk_replicas_...)."
@@ -51,7 +69,7 @@ class Settings(BaseSettings):
     read_only: bool = Field(
         default=False, description="Offer no tool that creates, sends or deletes."
     )
-    tools: Annotated[tuple[str, ...] | None, NoDecode] = Field(
+    tools: tuple[str, ...] | None = Field(
         default=None, description="Offer only these tools (comma-separated names)."
     )
     multi_tenant: bool = Field(
@@ -112,25 +130,31 @@ class Settings(BaseSettings):
         return value
 
 
-class HTTPSettings(BaseSettings):
+class HTTPSettings(_FromEnvironment):
     """How `serve --transport http` guards its endpoint (`REPLICAS_MCP_*`).
 
     Kept apart from `Settings`: these guard the MCP endpoint, not the
     Replicas API, and mean nothing over stdio.
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix="REPLICAS_MCP_", frozen=True, hide_input_in_errors=True
-    )
+    env_prefix = "REPLICAS_MCP_"
 
     auth_token: SecretStr | None = Field(
         default=None, description="Token every HTTP request must present."
     )
-    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+    allowed_hosts: tuple[str, ...] = Field(
         default=(), description="Host header values accepted besides the defaults."
     )
-    allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+    allowed_origins: tuple[str, ...] = Field(
         default=(), description="Origin header values accepted besides the defaults."
+    )
+    # Read by the ASGI factory too, which cannot see where uvicorn binds but
+    # must know whether that is loopback to pick its Host checks.
+    host: str = Field(default="127.0.0.1", description="The address HTTP binds.")
+    stateless: bool = Field(
+        default=False,
+        description="Serve every request on its own, without sessions, so any "
+        "of several workers can answer it.",
     )
 
     @field_validator("auth_token", mode="before")
@@ -161,6 +185,19 @@ class HTTPSettings(BaseSettings):
             raise ValueError(msg)
 
         return value
+
+    @field_validator("host", mode="before")
+    @classmethod
+    def _blank_host_is_default(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or "127.0.0.1"
+
+        return value
+
+    @field_validator("stateless", mode="before")
+    @classmethod
+    def _blank_is_off(cls, value: object) -> object:
+        return False if isinstance(value, str) and not value.strip() else value
 
     @field_validator("allowed_hosts", "allowed_origins", mode="before")
     @classmethod

@@ -19,7 +19,9 @@ _EVENT_KEYS = {"timestamp", "type", "payload"}
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Validators are built on first use: most runs touch a few models, and
+    # building all of them would delay a host's first `tools/list`.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class _CamelModel(_Model):

@@ -1,12 +1,12 @@
 """The one place that talks HTTP: a shared connection pool and error mapping."""
 
+import functools
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import httpx2
-import stamina
 
 from .._version import __version__
 from ..config import key_problem
@@ -21,6 +21,7 @@ from ..errors import (
 from ._retry import (
     DEFAULT_RETRIES,
     RetryPolicy,
+    attempts,
     read_failure_is_transient,
     write_never_left,
 )
@@ -85,15 +86,8 @@ class HTTPTransport:
         json: Any = None,
     ) -> Any:
         """Send a request, retrying as `RetryPolicy` allows; return its JSON body."""
-        policy = self._retry
-        retries = stamina.retry_context(
-            on=read_failure_is_transient if method == "GET" else write_never_left,
-            attempts=policy.attempts,
-            timeout=policy.total,
-            wait_initial=policy.wait_initial,
-            wait_max=policy.wait_max,
-        )
-        async for attempt in retries:
+        transient = read_failure_is_transient if method == "GET" else write_never_left
+        async for attempt in attempts(self._retry, transient):
             with attempt:
                 return await self._send(method, path, params=params, json=json)
 
@@ -107,8 +101,7 @@ class HTTPTransport:
         try:
             response = await client.request(
                 method,
-                path,
-                params=_drop_none(params),
+                _url(self.base_url, path, _query(params)),
                 json=json,
                 headers=headers,
                 timeout=self._timeout,
@@ -132,7 +125,9 @@ class HTTPTransport:
 
         try:
             async with client.sse(
-                path, headers=headers, timeout=self._stream_timeout
+                _url(self.base_url, path, ()),
+                headers=headers,
+                timeout=self._stream_timeout,
             ) as source:
                 response = source.response
                 if response.status_code >= 400:
@@ -241,8 +236,24 @@ def _retry_after(response: httpx2.Response) -> float | None:
         return None
 
 
-def _drop_none(params: Params | None) -> dict[str, str | int | bool] | None:
-    if params is None:
-        return None
+Query = tuple[tuple[str, str | int | bool], ...]
 
-    return {key: value for key, value in params.items() if value is not None}
+
+def _query(params: Params | None) -> Query:
+    """The parameters that are set, in a form that can key a cache."""
+    if params is None:
+        return ()
+
+    return tuple((key, value) for key, value in params.items() if value is not None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _url(base_url: str, path: str, query: Query) -> httpx2.URL:
+    """The absolute URL of a request, parsed once.
+
+    Given a relative path and a query, httpx2 parses URLs three times per
+    request, which costs more than the rest of building it; the same URLs
+    come back again and again (a replica polled, a history paged), so their
+    parsed form is kept.
+    """
+    return httpx2.URL(base_url + path, params=query or None)

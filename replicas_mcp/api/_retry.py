@@ -7,20 +7,19 @@ this machine: anything else might already have created a replica or sent a
 message, and doing it twice costs the user money or confuses the agent.
 """
 
+import functools
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-
-import stamina.instrumentation
+from typing import TYPE_CHECKING
 
 from ..errors import APIConnectionError, APIStatusError
+
+if TYPE_CHECKING:
+    from stamina import Attempt
 
 # Statuses that say "not now" rather than "no". 500 is not among them: the
 # contract reserves it for faults that a retry does not fix.
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
-
-# Retries are logged through the standard library only: stamina would also
-# pick structlog if installed, whose default output is stdout, which over
-# stdio is the protocol channel.
-stamina.instrumentation.set_on_retry_hooks([stamina.instrumentation.LoggingOnRetryHook])
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,33 @@ class RetryPolicy:
 
 DEFAULT_RETRIES = RetryPolicy()
 NO_RETRIES = RetryPolicy(attempts=1)
+
+
+def attempts(
+    policy: RetryPolicy, on: Callable[[Exception], bool | float]
+) -> AsyncIterator["Attempt"]:
+    """The attempts at one request: `async for attempt in ...: with attempt: ...`."""
+    return _stamina().retry_context(
+        on=on,
+        attempts=policy.attempts,
+        timeout=policy.total,
+        wait_initial=policy.wait_initial,
+        wait_max=policy.wait_max,
+    )
+
+
+@functools.cache
+def _stamina():  # the module; pyright infers its type from the import
+    # Imported with the first request rather than at start-up: stamina and
+    # tenacity take longer to import than a host should wait for `tools/list`.
+    import stamina.instrumentation
+
+    # Retries are logged through the standard library only: stamina would also
+    # pick structlog if installed, whose default output is stdout, which over
+    # stdio is the protocol channel.
+    hook = stamina.instrumentation.LoggingOnRetryHook
+    stamina.instrumentation.set_on_retry_hooks([hook])
+    return stamina
 
 
 def read_failure_is_transient(exc: Exception) -> bool | float:

@@ -28,7 +28,7 @@ from .completions import register_completions
 from .log_level import register_log_level
 from .prompts import register_prompts
 from .resources import STATUS_URI, register_resources
-from .schemas import outline, portable
+from .schemas import outline_of, portable
 from .state import AppState, tenant_of
 from .subscriptions import register_subscriptions
 from .tenants import Tenants, keyed_clients
@@ -295,16 +295,18 @@ def select_tools(settings: Settings) -> tuple[list[ToolSpec], dict[str, str]]:
 
 
 def _tool(spec: ToolSpec) -> Tool:
+    # Left to itself the SDK would generate the view's whole schema (only for
+    # us to cut it to an outline) and validate every answer against the view
+    # again, though each answer is a view model's dump: valid by construction.
     tool = Tool.from_function(
         spec.function,
         title=spec.title,
         description=spec.description,
         annotations=spec.annotations,
+        structured_output=False,
     )
     tool.parameters = portable(tool.parameters)
-    if tool.fn_metadata.output_schema is not None:
-        tool.fn_metadata.output_schema = outline(tool.fn_metadata.output_schema)
-
+    tool.fn_metadata.output_schema = outline_of(spec.view)
     return tool
 
 

@@ -19,6 +19,11 @@ Three guards stand in front of the SDK's transport:
   (as a fingerprint) becomes the SDK's authenticated user, and the SDK then
   answers 404 to any request that uses a session with another key.
 
+Stateless (`--stateless`), every request is served on its own, so any of
+several worker processes can answer it. What needs a 2025-11-25 session, a
+`resources/subscribe` whose updates would arrive on the session's GET stream,
+is then refused with the reason instead of being accepted and never heard of.
+
 The SDK's own `token_verifier` does not fit: it is built for an OAuth resource
 server (it needs an issuer URL and advertises protected-resource metadata
 that would send clients looking for an authorization server that does not
@@ -31,15 +36,20 @@ import ipaddress
 import logging
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
+from mcp import MCPError
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import INVALID_REQUEST
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..config import HTTPSettings
 from .app import ReplicasServer
 from .tenants import bearer, key_fingerprint
 
@@ -55,6 +65,19 @@ LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"
 # Streams to clients that never hang up must not keep a stopping server alive.
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
+# 2025-11-25 methods whose effect outlives the request: a stateless request's
+# connection ends with its response, and with it any subscription it made.
+SESSION_METHODS = ("resources/subscribe", "resources/unsubscribe")
+NEEDS_SESSION = (
+    "{method} needs a session, and this server is stateless (--stateless, "
+    "REPLICAS_MCP_STATELESS), so every request stands alone: a subscription "
+    "would end with this request and no update could reach you. Use "
+    "subscriptions/listen (protocol 2026-07-28), which carries its updates on "
+    "its own response, or run the server stateful: one process, or several "
+    "behind a load balancer with sticky sessions keyed on the Mcp-Session-Id "
+    "header."
+)
+
 
 @dataclass(frozen=True)
 class HTTPOptions:
@@ -65,6 +88,19 @@ class HTTPOptions:
     auth_token: str | None = None
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    stateless: bool = False
+
+    @classmethod
+    def from_settings(cls, http: HTTPSettings, *, port: int = 8000) -> "HTTPOptions":
+        token = http.auth_token.get_secret_value() if http.auth_token else None
+        return cls(
+            host=http.host,
+            port=port,
+            auth_token=token,
+            allowed_hosts=http.allowed_hosts,
+            allowed_origins=http.allowed_origins,
+            stateless=http.stateless,
+        )
 
 
 def refusal(options: HTTPOptions) -> str | None:
@@ -108,12 +144,44 @@ def security_settings(options: HTTPOptions) -> TransportSecuritySettings:
 
 def http_app(server: ReplicasServer, options: HTTPOptions) -> ASGIApp:
     """The server's streamable HTTP app at `/mcp`, behind the guards."""
+    if options.stateless:
+        refuse_session_methods(server)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         transport_security=security_settings(options),
         host=options.host,
+        stateless_http=options.stateless,
     )
     return Gate(app, token=options.auth_token, multi_tenant=server.multi_tenant)
+
+
+def refuse_session_methods(server: ReplicasServer) -> None:
+    """Make `server` refuse what only a session can serve, saying why.
+
+    The handlers go, so 2025 clients are not told `subscribe: true`; the
+    middleware answers a client that subscribes anyway with the reason
+    rather than "method not found".
+    """
+    lowlevel = server._lowlevel_server  # pyright: ignore[reportPrivateUsage]
+    for method in SESSION_METHODS:
+        lowlevel._request_handlers.pop(method, None)  # pyright: ignore[reportPrivateUsage]
+
+    async def refuse(
+        ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        if ctx.method in SESSION_METHODS and ctx.request_id is not None:
+            raise MCPError(INVALID_REQUEST, NEEDS_SESSION.format(method=ctx.method))
+
+        return await call_next(ctx)
+
+    lowlevel.middleware.append(refuse)
+
+
+UNGUARDED = (
+    "This MCP server has no token, so it serves only requests that arrive on "
+    "a loopback address. Set REPLICAS_MCP_AUTH_TOKEN, and REPLICAS_MCP_HOST to "
+    "the address the server binds.\n"
+)
 
 
 class Gate:
@@ -127,6 +195,17 @@ class Gate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
+            return
+
+        if self._token is None and not _arrived_on_loopback(scope):
+            # `refusal` keeps the CLI from this, but a factory under plain
+            # uvicorn only knows its bind address if REPLICAS_MCP_HOST says it.
+            logger.warning(
+                "refused a request that arrived on %s: without a server token "
+                "(REPLICAS_MCP_AUTH_TOKEN) only loopback is served",
+                scope.get("server"),
+            )
+            await PlainTextResponse(UNGUARDED, status_code=403)(scope, receive, send)
             return
 
         headers = Headers(scope=scope)
@@ -207,12 +286,8 @@ class HTTPService:
 
         Connections that arrive before `serve` runs wait in the backlog.
         """
-        host = self._options.host
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._socket = socket.create_server((host, self._options.port), family=family)
-        port = self._socket.getsockname()[1]
-        shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{port}{MCP_PATH}"
+        self._socket, url = bind(self._options)
+        return url
 
     async def serve(self) -> None:
         """Serve until `stop` (or a signal, when run on the main thread)."""
@@ -224,6 +299,16 @@ class HTTPService:
 
     def stop(self) -> None:
         self._uvicorn.should_exit = True
+
+
+def bind(options: HTTPOptions) -> tuple[socket.socket, str]:
+    """A listening socket on the options' address, and the endpoint's URL."""
+    host = options.host
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    bound = socket.create_server((host, options.port), family=family)
+    port = bound.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    return bound, f"http://{shown}:{port}{MCP_PATH}"
 
 
 def is_loopback(host: str) -> bool:
@@ -259,6 +344,12 @@ def _host(name: str) -> list[str]:
     # Whatever follows an IPv6 literal's bracket holds the port, if any.
     has_port = ":" in name.rpartition("]")[2]
     return [name] if has_port else [name, f"{name}:*"]
+
+
+def _arrived_on_loopback(scope: Scope) -> bool:
+    """Whether the connection's local end is loopback (a Unix socket counts)."""
+    server = scope.get("server")
+    return server is None or server[1] is None or is_loopback(str(server[0]))
 
 
 def _same(presented: str | None, expected: bytes) -> bool:

@@ -8,12 +8,23 @@ was left out, what to call next), never the same JSON again.
 from typing import Any
 
 from mcp.types import CallToolResult, TextContent
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from ..models import Chat, Replica, ReplicaDetails, RepositoryStatus
 
 
-class View(BaseModel):
+class Part(BaseModel):
+    """Base of every piece of a tool's structured output.
+
+    Validators are built on first use, not at import: a host starts the
+    server for each conversation and waits for `tools/list`, which needs
+    only the fields (see `schemas.outline_of`).
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class View(Part):
     """Base of every tool's structured output."""
 
 
@@ -35,7 +46,7 @@ def call(tool: str, **arguments: object) -> str:
     return f"{tool}({given})"
 
 
-class ChatView(BaseModel):
+class ChatView(Part):
     id: str
     agent: str
     title: str
@@ -43,7 +54,7 @@ class ChatView(BaseModel):
     updated_at: str
 
 
-class RepoView(BaseModel):
+class RepoView(Part):
     repository: str
     branch: str
     added: int | None = None

@@ -6,10 +6,13 @@ from typing import Any
 import pytest
 from mcp import Client, MCPError
 from mcp.types import INVALID_PARAMS, TextContent
+from pydantic import BaseModel, TypeAdapter
 
 from replicas_mcp.api import ReplicasClient
 from replicas_mcp.config import Settings
 from replicas_mcp.server import build_server
+from replicas_mcp.server.schemas import outline, outline_of
+from replicas_mcp.server.tools import ALL_TOOLS, ToolSpec
 
 pytestmark = pytest.mark.anyio
 
@@ -94,6 +97,22 @@ async def test_schemas_use_only_what_every_host_accepts(mcp_client: Client) -> N
         )
 
     assert problems == []
+
+
+@pytest.mark.parametrize("spec", ALL_TOOLS, ids=lambda spec: spec.name)
+def test_each_output_outline_is_the_cut_of_its_full_schema(spec: ToolSpec) -> None:
+    """The outline read off a view's fields says what the generated schema says."""
+    full = TypeAdapter(spec.view).json_schema()
+
+    assert outline_of(spec.view) == outline(full)
+
+
+def test_an_outline_refuses_a_field_type_it_cannot_describe() -> None:
+    class Odd(BaseModel):
+        when: complex
+
+    with pytest.raises(TypeError, match="complex"):
+        outline_of(Odd)
 
 
 def test_the_schema_check_catches_what_it_claims_to() -> None:

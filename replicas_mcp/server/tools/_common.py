@@ -4,12 +4,12 @@ import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast, get_type_hints
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from ...api import ReplicasClient
 from ..live import Watchers
@@ -88,6 +88,12 @@ class ToolSpec:
     @property
     def writes(self) -> bool:
         return not self.annotations.read_only_hint
+
+    @property
+    def view(self) -> type[BaseModel]:
+        """The model of the structured output: `Annotated[CallToolResult, View]`."""
+        returns = get_type_hints(self.function, include_extras=True)["return"]
+        return cast(type[BaseModel], returns.__metadata__[0])
 
     @property
     def description(self) -> str:

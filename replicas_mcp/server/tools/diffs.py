@@ -6,13 +6,13 @@ from typing import Annotated, Literal
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from .. import arguments, budget, patches
 from ..failures import tool_errors
 from ..patches import FilePatch
 from ..state import AppState
-from ..views import View, answer, call
+from ..views import Part, View, answer, call
 from ._common import READ, ReplicaId, ToolSpec, client_of
 
 # Room kept for the summary (up to 15 file lines) and the view's own fields.
@@ -20,14 +20,14 @@ OVERHEAD = 3_000
 TOP_FILES = 15
 
 
-class RepoStat(BaseModel):
+class RepoStat(Part):
     repository: str
     files: int
     added: int
     removed: int
 
 
-class FileStat(BaseModel):
+class FileStat(Part):
     repository: str
     path: str
     status: str

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ...api import ReplicasClient
 from ...models import HistoryEvent
@@ -12,7 +12,7 @@ from .. import arguments, budget
 from ..failures import tool_errors
 from ..state import AppState
 from ..transcript import entry
-from ..views import View, answer, call
+from ..views import Part, View, answer, call
 from ._common import READ, ReplicaId, ToolSpec, client_of
 
 # Events are read upstream in windows of this size until a page is full.
@@ -22,7 +22,7 @@ OVERHEAD = 1_300
 MAX_CHARS = 40_000
 
 
-class Message(BaseModel):
+class Message(Part):
     offset: int
     time: str
     role: str

@@ -4,13 +4,13 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ...models import HookLog
 from .. import arguments, budget
 from ..failures import tool_errors
 from ..state import AppState
-from ..views import View, answer, call
+from ..views import Part, View, answer, call
 from ._common import READ, ReplicaId, ToolSpec, client_of
 
 OVERHEAD = 2_000
@@ -18,7 +18,7 @@ OVERHEAD = 2_000
 FAILURE_LINES = 5
 
 
-class HookRun(BaseModel):
+class HookRun(Part):
     phase: str
     name: str
     exit_code: int

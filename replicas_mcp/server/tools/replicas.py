@@ -17,6 +17,7 @@ from ..failures import tool_errors
 from ..state import AppState
 from ..status import State, observe
 from ..views import (
+    Part,
     ReplicaSummary,
     ReplicaView,
     View,
@@ -49,7 +50,7 @@ RECOVERED_NOTE = (
 SUMMARY_ROWS = 25
 
 
-class Target(BaseModel):
+class Target(Part):
     id: str
     name: str
     repositories: list[str]
@@ -142,7 +143,7 @@ class NewReplica(BaseModel):
     plan_mode: bool | None = None
 
 
-class Outcome(BaseModel):
+class Outcome(Part):
     name: str
     replica: ReplicaSummary | None = None
     error: str | None = None

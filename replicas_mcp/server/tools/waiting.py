@@ -10,7 +10,7 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ...api import ReplicasClient
 from ...errors import NotFoundError
@@ -20,7 +20,7 @@ from ..live import DORMANT, LiveReplica, Watcher
 from ..state import AppState
 from ..status import observe
 from ..transcript import entry
-from ..views import View, answer
+from ..views import Part, View, answer
 from ._common import READ, IdList, ToolSpec, client_of, watchers_of
 
 Until = Literal["turn_completed", "idle", "needs_input", "active", "any_change"]
@@ -35,7 +35,7 @@ PROGRESS_MIN_GAP = 0.5
 MESSAGE_CHARS = 1_500
 
 
-class Digest(BaseModel):
+class Digest(Part):
     replica_id: str
     state: str
     detail: str
