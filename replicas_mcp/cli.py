@@ -13,7 +13,7 @@ from pydantic import SecretStr, ValidationError
 
 from ._version import __version__
 from .api import ReplicasClient
-from .config import HTTPSettings, Settings
+from .config import HTTPSettings, Settings, settings_problems
 from .server import ReplicasServer, build_server, select_tools
 from .startup import resume_collector
 from .stdio import claim_stdout, serve_stdio
@@ -359,7 +359,7 @@ def _http_options(args: argparse.Namespace) -> "HTTPOptions":
     try:
         http = HTTPSettings(**{k: v for k, v in flags.items() if v is not None})
     except ValidationError as exc:
-        _fail(_settings_problem(exc, prefix="REPLICAS_MCP_"))
+        _fail(_settings_problem(exc))
 
     options = HTTPOptions.from_settings(http, port=args.port)
     refused = refusal(options) or workers_refusal(args.workers, options, args.emulator)
@@ -477,16 +477,8 @@ def _generated_key() -> str:
     return f"sk_replicas_emulator_{secrets.token_hex(12)}"
 
 
-def _settings_problem(exc: ValidationError, prefix: str = "REPLICAS_") -> str:
-    problems: list[str] = []
-    for error in exc.errors():
-        variable = f"{prefix}{str(error['loc'][0]).upper()}"
-        message = error["msg"].removeprefix("Value error, ")
-        if not message.startswith(variable):
-            message = f"{variable}: {message}"
-        problems.append(message)
-
-    return "invalid configuration: " + "; ".join(problems)
+def _settings_problem(exc: ValidationError) -> str:
+    return f"invalid configuration: {settings_problems(exc)}"
 
 
 def _fail(message: str) -> NoReturn:

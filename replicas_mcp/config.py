@@ -5,7 +5,14 @@ import re
 from typing import Any, ClassVar
 
 import httpx2
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 DEFAULT_BASE_URL = "https://api.replicas.dev"
 # A server token guards everything the server can do; short ones are guessable.
@@ -203,6 +210,24 @@ class HTTPSettings(_FromEnvironment):
     @classmethod
     def _split_list(cls, value: object) -> object:
         return _words(value) if isinstance(value, str) else value
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """What is wrong with `Settings` or `HTTPSettings`, naming the variables.
+
+    The inputs stay out: pydantic was told to hide them, and one is the key.
+    """
+    model = HTTPSettings if exc.title == HTTPSettings.__name__ else Settings
+    prefix = model.env_prefix
+    problems: list[str] = []
+    for error in exc.errors():
+        variable = f"{prefix}{str(error['loc'][0]).upper()}"
+        message = error["msg"].removeprefix("Value error, ")
+        if not message.startswith(variable):
+            message = f"{variable}: {message}"
+        problems.append(message)
+
+    return "; ".join(problems)
 
 
 def _words(text: str) -> tuple[str, ...]:

@@ -11,6 +11,8 @@ from replicas_mcp.server import build_server
 
 API_KEY = "sk_replicas_test_acme"
 OTHER_ORG_KEY = "sk_replicas_test_globex"
+# Run a test once per protocol revision the SDK client can speak.
+MODES = pytest.mark.parametrize("mode", ["auto", "legacy"], ids=["2026", "2025"])
 
 # Fast enough for tests, slow enough that "preparing" and "working" are states
 # a test can observe.

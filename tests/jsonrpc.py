@@ -19,6 +19,8 @@ INITIALIZE: dict[str, Any] = {
     },
 }
 INITIALIZED: dict[str, Any] = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+# What a streamable HTTP client must accept in a raw POST.
+ACCEPT = {"Accept": "application/json, text/event-stream"}
 
 
 def call(request_id: int, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:

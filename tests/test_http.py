@@ -30,25 +30,14 @@ from replicas_mcp.server.http_transport import (
     security_settings,
 )
 
-from .conftest import API_KEY, OTHER_ORG_KEY
+from .conftest import API_KEY, MODES, OTHER_ORG_KEY
+from .jsonrpc import ACCEPT, INITIALIZE
 from .server._helpers import create, error, ok, text_of
 
 pytestmark = pytest.mark.anyio
 
 TOKEN = "server-token-for-tests-0123456789"
-MODES = pytest.mark.parametrize("mode", ["auto", "legacy"], ids=["2026", "2025"])
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"},
-    },
-}
 TOOLS_LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
-ACCEPT = {"Accept": "application/json, text/event-stream"}
 
 
 @asynccontextmanager

@@ -32,24 +32,13 @@ from replicas_mcp.emulator import EmulatorServer
 from replicas_mcp.server.asgi import create_app, worker_environment
 from replicas_mcp.server.http_transport import HTTPOptions
 
-from .conftest import API_KEY
+from .conftest import API_KEY, MODES
+from .jsonrpc import ACCEPT, INITIALIZE
 from .server._helpers import create, ok
 
 pytestmark = pytest.mark.anyio
 
 TOKEN = "worker-token-for-tests-0123456789"
-MODES = pytest.mark.parametrize("mode", ["auto", "legacy"], ids=["2026", "2025"])
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"},
-    },
-}
-ACCEPT = {"Accept": "application/json, text/event-stream"}
 START_SECONDS = 30
 
 

@@ -28,7 +28,7 @@ from pydantic import SecretStr, ValidationError
 from starlette.types import ASGIApp
 from uvicorn.supervisors import Multiprocess
 
-from ..config import HTTPSettings, Settings
+from ..config import HTTPSettings, Settings, settings_problems
 from .app import build_server
 from .http_transport import (
     GRACEFUL_SHUTDOWN_SECONDS,
@@ -188,20 +188,10 @@ def _configure_logging() -> None:
 
 
 def _problems(exc: ValueError) -> str:
-    """What is wrong, naming variables; pydantic was told to hide the inputs."""
-    if not isinstance(exc, ValidationError):
-        return str(exc)
+    if isinstance(exc, ValidationError):
+        return settings_problems(exc)
 
-    prefix = "REPLICAS_MCP_" if exc.title == HTTPSettings.__name__ else "REPLICAS_"
-    problems: list[str] = []
-    for error in exc.errors():
-        variable = f"{prefix}{str(error['loc'][0]).upper()}"
-        message = error["msg"].removeprefix("Value error, ")
-        if not message.startswith(variable):
-            message = f"{variable}: {message}"
-        problems.append(message)
-
-    return "; ".join(problems)
+    return str(exc)
 
 
 def _stop(message: str) -> NoReturn:
