@@ -260,6 +260,14 @@ def _serve(args: argparse.Namespace) -> None:
     except ValueError as exc:
         _fail(str(exc))
 
+    misplaced = _http_only_flags(args) if args.transport == "stdio" else []
+    if misplaced:
+        verb = "apply" if len(misplaced) > 1 else "applies"
+        _fail(
+            f"{' and '.join(misplaced)} {verb} only to --transport http; "
+            "over stdio there is one client and one process"
+        )
+
     http = _http_options(args) if args.transport == "http" else None
     if http is not None and args.workers > 1:
         # Worker processes build their own servers; this one only supervises.
@@ -268,6 +276,11 @@ def _serve(args: argparse.Namespace) -> None:
         resume_collector()
         if problem is not None:
             _fail(f"{problem}; {args.workers} workers cannot start with it")
+        if settings.api_key is None and not settings.multi_tenant:
+            logger.warning(
+                "REPLICAS_API_KEY is not set: every tool call will explain how "
+                "to set it"
+            )
         logger.info("serving statelessly with %d worker processes", args.workers)
         try:
             serve_workers(
@@ -291,6 +304,15 @@ def _serve(args: argparse.Namespace) -> None:
         # the signal again; the person who pressed it needs no traceback.
         if http is None:
             raise
+
+
+def _http_only_flags(args: argparse.Namespace) -> list[str]:
+    """The HTTP-only flags given on the command line."""
+    given = {
+        "--workers": getattr(args, "workers", 1) != 1,
+        "--stateless": getattr(args, "stateless", None) is not None,
+    }
+    return [flag for flag, used in given.items() if used]
 
 
 def _load_settings(overrides: dict[str, Any]) -> tuple[Settings, str | None]:

@@ -68,10 +68,16 @@ class Settings(_FromEnvironment):
         default=DEFAULT_BASE_URL, description="Where the Replicas API lives."
     )
     timeout: float = Field(
-        default=30.0, gt=0, description="Seconds to wait for any one response."
+        default=30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds to wait for any one response.",
     )
     connect_timeout: float = Field(
-        default=10.0, gt=0, description="Seconds to wait for a connection."
+        default=10.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds to wait for a connection.",
     )
     read_only: bool = Field(
         default=False, description="Offer no tool that creates, sends or deletes."
@@ -119,22 +125,29 @@ class Settings(_FromEnvironment):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
-            msg = f"REPLICAS_BASE_URL must start with http:// or https://: {value!r}"
+        given = value.strip()
+        if not given.startswith(("http://", "https://")):
+            msg = f"REPLICAS_BASE_URL must start with http:// or https://: {given!r}"
             raise ValueError(msg)
 
         try:
-            url = httpx2.URL(value)
+            url = httpx2.URL(given)
         except (httpx2.InvalidURL, ValueError) as exc:
-            msg = f"REPLICAS_BASE_URL is not a usable URL ({exc}): {value!r}"
+            msg = f"REPLICAS_BASE_URL is not a usable URL ({exc}): {given!r}"
             raise ValueError(msg) from None
 
-        if not url.host or not 0 < (url.port or 443) < 65536:
-            msg = f"REPLICAS_BASE_URL needs a host and a port below 65536: {value!r}"
+        if not url.host:
+            msg = (
+                "REPLICAS_BASE_URL names no host; give one such as "
+                f"https://api.replicas.dev (got {given!r})"
+            )
             raise ValueError(msg)
 
-        return value
+        if not 0 < (url.port or 443) < 65536:
+            msg = f"REPLICAS_BASE_URL needs a port below 65536: {given!r}"
+            raise ValueError(msg)
+
+        return given.rstrip("/")
 
 
 class HTTPSettings(_FromEnvironment):
@@ -225,9 +238,19 @@ def settings_problems(exc: ValidationError) -> str:
         message = error["msg"].removeprefix("Value error, ")
         if not message.startswith(variable):
             message = f"{variable}: {message}"
+        if hint := _HINTS.get(error["type"]):
+            message = f"{message}; {hint}"
         problems.append(message)
 
     return "; ".join(problems)
+
+
+# What to write instead, for the errors whose own words do not say it.
+_HINTS = {
+    "bool_parsing": "use true or false",
+    "float_parsing": "use a number of seconds, e.g. 30",
+    "finite_number": "use a number of seconds, e.g. 30",
+}
 
 
 def _words(text: str) -> tuple[str, ...]:

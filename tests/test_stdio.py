@@ -97,3 +97,36 @@ async def test_a_bad_setting_still_starts_and_names_the_variable() -> None:
     answer = [json.loads(line) for line in lines][-1]
     assert answer["result"]["isError"] is True
     assert "REPLICAS_BASE_URL" in answer["result"]["content"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "says"),
+    [
+        ("REPLICAS_TIMEOUT=soon", "use a number of seconds"),
+        ("REPLICAS_TIMEOUT=nan", "finite number"),
+        ("REPLICAS_BASE_URL=http://", "names no host"),
+    ],
+)
+async def test_a_bad_value_says_what_to_write_instead(variable: str, says: str) -> None:
+    name, _, value = variable.partition("=")
+    requests = [INITIALIZE, INITIALIZED, call(2, "list_replicas", {})]
+
+    env = clean_env(**{name: value})
+    lines, _ = await exchange(["-m", "replicas_mcp"], requests, env=env)
+
+    answer = [json.loads(line) for line in lines][-1]
+    assert name in answer["result"]["content"][0]["text"]
+    assert says in answer["result"]["content"][0]["text"]
+
+
+@pytest.mark.parametrize("flag", ["--stateless", "--workers=2"])
+async def test_http_only_flags_are_refused_over_stdio(flag: str) -> None:
+    with anyio.fail_after(60):
+        done = await anyio.run_process(
+            [sys.executable, "-m", "replicas_mcp", "serve", flag],
+            check=False,
+            env=clean_env(),
+        )
+
+    assert done.returncode == 2
+    assert "only to --transport http" in done.stderr.decode()

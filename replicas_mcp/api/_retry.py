@@ -8,6 +8,7 @@ message, and doing it twice costs the user money or confuses the agent.
 """
 
 import functools
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,6 +17,9 @@ from ..errors import APIConnectionError, APIStatusError
 
 if TYPE_CHECKING:
     from stamina import Attempt
+    from stamina.instrumentation import RetryDetails
+
+logger = logging.getLogger(__name__)
 
 # Statuses that say "not now" rather than "no". 500 is not among them: the
 # contract reserves it for faults that a retry does not fix.
@@ -55,12 +59,21 @@ def _stamina():  # the module; pyright infers its type from the import
     # tenacity take longer to import than a host should wait for `tools/list`.
     import stamina.instrumentation
 
-    # Retries are logged through the standard library only: stamina would also
-    # pick structlog if installed, whose default output is stdout, which over
-    # stdio is the protocol channel.
-    hook = stamina.instrumentation.LoggingOnRetryHook
-    stamina.instrumentation.set_on_retry_hooks([hook])
+    # Retries are logged by our own hook only: stamina's would log a bare
+    # event name at WARNING, and would pick structlog if installed, whose
+    # default output is stdout, which over stdio is the protocol channel.
+    stamina.instrumentation.set_on_retry_hooks([_log_retry])
     return stamina
+
+
+def _log_retry(details: "RetryDetails") -> None:
+    # The cause is one of our errors, whose text never holds the key.
+    logger.info(
+        "retrying a Replicas API request in %.1f s (retry %d): %s",
+        details.wait_for,
+        details.retry_num,
+        details.caused_by,
+    )
 
 
 def read_failure_is_transient(exc: Exception) -> bool | float:

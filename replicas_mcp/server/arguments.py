@@ -48,11 +48,11 @@ class ImageInput(BaseModel):
         return {k: v for k, v in fields.items() if k in ("data", "media_type", "url")}
 
 
-def replica_id(value: str) -> str:
+def replica_id(value: str, *, field: str = "replica_id") -> str:
     """Return the replica id in canonical form, or refuse what is not a UUID."""
     canonical = uuid_text(value)
     if canonical is None:
-        raise ToolError(not_a_replica_id(value))
+        raise ToolError(not_a_replica_id(value, field=field))
 
     return canonical
 
@@ -118,9 +118,9 @@ def is_uuid(value: str) -> bool:
     return uuid_text(value) is not None
 
 
-def not_a_replica_id(value: str) -> str:
+def not_a_replica_id(value: str, *, field: str = "replica_id") -> str:
     return (
-        f"replica_id {shown(value)} is not a replica id (ids are UUIDs like "
+        f"{field} {shown(value)} is not a replica id (ids are UUIDs like "
         "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a); list_replicas shows the ones you "
         "can use"
     )
@@ -155,6 +155,13 @@ def replica_name(value: str) -> str:
         msg = (
             f"name {shown(value)} contains whitespace, which the Replicas API "
             f"rejects; use a slug without spaces, such as {shown(suggestion)}"
+        )
+        raise ToolError(msg)
+
+    if not value.isprintable():
+        msg = (
+            f"name {shown(value)} contains control characters; use a slug of "
+            "letters, digits and dashes, such as fix-login-timeout"
         )
         raise ToolError(msg)
 

@@ -4,6 +4,7 @@ Reads are retried within bounds; writes are never blindly repeated, and a
 write whose reply was lost is looked for instead.
 """
 
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -50,6 +51,20 @@ async def test_a_read_is_retried_through_passing_failures(
 
     assert page.total >= 0
     assert faults.faults.matched(rule) == times + 1
+
+
+async def test_each_retry_is_logged_with_its_cause(
+    client: ReplicasClient, faults: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    faults.faults.inject("GET /v1/replica:status=503:times=2")
+
+    with caplog.at_level(logging.INFO, logger="replicas_mcp"):
+        await client.list_replicas()
+
+    retries = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retries) == 2
+    assert all("503" in message for message in retries), retries
+    assert API_KEY not in caplog.text
 
 
 async def test_a_read_gives_up_after_its_attempts(

@@ -133,8 +133,28 @@ async def test_a_number_never_reaches_the_api_where_an_id_list_is_due(
             "repository_ids[0]",
         ),
         ("get_history", {"replica_id": UNKNOWN_ID, "limit": 0}, "limit:"),
+        ("wait_for_replicas", {"replica_ids": "abc"}, "replica_ids[0] 'abc'"),
+        (
+            "create_replica",
+            {"name": "ctrl\u0000char", "message": "m", "repository_ids": UNKNOWN_ID},
+            "control characters",
+        ),
+        (
+            "create_replicas",
+            {"replicas": [{"name": "a", "message": "m", "bogus": 1}]},
+            "bogus",
+        ),
     ],
-    ids=["status", "provider", "environment-id", "broken-json-ids", "limit"],
+    ids=[
+        "status",
+        "provider",
+        "environment-id",
+        "broken-json-ids",
+        "limit",
+        "id-in-a-list",
+        "control-character",
+        "unknown-key-in-a-batch",
+    ],
 )
 async def test_malformed_values_are_refused_before_any_request(
     mcp_client: Client, tool: str, arguments: dict[str, object], says: str

@@ -6,7 +6,7 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...api import ReplicasClient
 from ...api.client import Recovered
@@ -132,6 +132,9 @@ LifecyclePolicy = Annotated[
 
 
 class NewReplica(BaseModel):
+    # As with a tool's own arguments, a misspelt key is refused, not ignored.
+    model_config = ConfigDict(extra="forbid")
+
     name: str
     message: str
     repository_ids: IdList = None

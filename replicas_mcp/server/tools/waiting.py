@@ -108,7 +108,11 @@ async def wait_for_replicas(
 
 
 def _checked_ids(values: list[str] | None) -> list[str]:
-    ids = list(dict.fromkeys(arguments.replica_id(v) for v in values or []))
+    checked = (
+        arguments.replica_id(value, field=f"replica_ids[{i}]")
+        for i, value in enumerate(values or [])
+    )
+    ids = list(dict.fromkeys(checked))
     if not ids:
         raise ToolError("replica_ids is empty; give the replicas to wait for")
 
