@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
         read_only=None,
         tools=None,
         multi_tenant=None,
+        workers=1,
+        stateless=None,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -252,7 +254,7 @@ def _serve(args: argparse.Namespace) -> None:
     settings, problem = _load_settings(overrides)
     if settings.multi_tenant:
         settings, problem = _multi_tenant_settings(args, settings, overrides), None
-    elif problem is not None and getattr(args, "workers", 1) == 1:
+    elif problem is not None and args.workers == 1:
         logger.error("%s; every tool call will report this", problem)
 
     try:
@@ -309,8 +311,8 @@ def _serve(args: argparse.Namespace) -> None:
 def _http_only_flags(args: argparse.Namespace) -> list[str]:
     """The HTTP-only flags given on the command line."""
     given = {
-        "--workers": getattr(args, "workers", 1) != 1,
-        "--stateless": getattr(args, "stateless", None) is not None,
+        "--workers": args.workers != 1,
+        "--stateless": args.stateless is not None,
     }
     return [flag for flag, used in given.items() if used]
 

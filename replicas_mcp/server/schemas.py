@@ -26,22 +26,14 @@ def portable(schema: Schema) -> Schema:
     return _rewrite(schema, definitions)
 
 
-def outline(schema: Schema) -> Schema:
-    """A portable output schema cut to its top-level fields.
+def outline_of(model: type[BaseModel]) -> Schema:
+    """A model's output schema cut to its top-level fields, read off the fields.
 
     Hosts pay for every tools/list byte in every conversation, and a model
     reads the answer, not its schema: nested objects are described only as
-    objects, and which fields are optional is left unsaid.
-    """
-    return _cut(portable(schema), depth=0)
-
-
-def outline_of(model: type[BaseModel]) -> Schema:
-    """The `outline` of a model's JSON Schema, read off its fields directly.
-
-    Generating a view's whole schema only to cut it to the top level costs
-    about a millisecond per tool, paid by every start-up before `tools/list`
-    can be answered. Tests hold this equal to `outline` of the full schema.
+    objects, and which fields are optional is left unsaid. Generating the
+    whole schema only to cut it would cost about a millisecond per tool at
+    every start-up; tests hold this equal to the cut of the whole schema.
     """
     properties = {
         name: _outline_type(field.annotation)
@@ -75,24 +67,6 @@ def _outline_type(annotation: Any) -> Schema:
 
     msg = f"no outline for a field of type {annotation!r}; add it to outline_of"
     raise TypeError(msg)
-
-
-def _cut(node: Any, depth: int) -> Any:
-    if isinstance(node, list):
-        return [_cut(item, depth) for item in cast(list[Any], node)]
-
-    if not isinstance(node, dict):
-        return node
-
-    schema = cast(Schema, node)
-    if depth >= 1 and schema.get("type") == "object":
-        return {"type": "object"}
-
-    return {
-        key: _cut(value, depth + (key in ("properties", "items")))
-        for key, value in schema.items()
-        if key not in ("required", "additionalProperties", "default")
-    }
 
 
 def _rewrite(node: Any, definitions: Schema) -> Any:
