@@ -60,7 +60,7 @@ def _outline_type(annotation: Any) -> Schema:
     if annotation in _SCALARS:
         return {"type": _SCALARS[annotation]}
 
-    # Nested objects are only named as objects, as `outline` does.
+    # Nested objects are only named as objects: their fields are not shown.
     model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
     if model or origin is dict or annotation is dict:
         return {"type": "object"}
